@@ -36,9 +36,10 @@ def load_results(path):
     if not os.path.isfile(path):
         raise BadResults(f"{path}: no such file")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            if not isinstance(f, np.lib.npyio.NpzFile):
-                raise BadResults(f"{path}: not an .npz results file")
+        f = np.load(path, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):
+            raise BadResults(f"{path}: not an .npz results file")
+        with f:
             missing = [k for k in REQUIRED if k not in f.files]
             if missing:
                 raise BadResults(f"{path}: not a results file (no {missing[0]!r} array)")

@@ -28,6 +28,7 @@ DEFAULTS = dict(
     points=1000,         # number of points in the noisy training cosine
     seed=0,              # seeds the data, the windows and the initial weights
     carry_hprev=False,   # carry h from one window to the next instead of starting at 0
+    rollout=0.0,         # fraction of windows read partly from the network's own output
     out="results",       # folder the results are written to
 )
 NAME = "rnn_cos"         # the saved parameters go to <out>/rnn_cos.npz
@@ -129,13 +130,17 @@ def forecast(params, seed_values, n_future):
     """Warm up h from zeros on the seed values, then feed each prediction back in as the
     next input: returns the n_future predicted values, shape (n_future,)."""
     Wxh, Whh, Why, bh, by = (params[k] for k in PARAM_NAMES)
-    h = forward(params, seed_values, init_state(Whh.shape[0]))[0][-1][:, None]
-    out = np.empty(n_future)
-    for n in range(n_future):
-        y = Why @ h + by                              # the prediction for the next value
-        out[n] = y[0, 0]
-        h = np.tanh(Wxh @ y + Whh @ h + bh)           # ... fed back in as the next input
-    return out
+    hs, ys = forward(params, seed_values, init_state(Whh.shape[0]))
+    # With its output fed back, x_{t+1} = y_t = Why h_t + by, the network runs on its own:
+    #   h_{t+1} = tanh(Wxh (Why h_t + by) + Whh h_t + bh) = tanh(M h_t + b)
+    # with M = Whh + Wxh Why and b = bh + Wxh by: a recurrent network with no input.
+    M = Whh + Wxh @ Why
+    b = (bh + Wxh @ by)[:, 0]
+    h = np.empty((n_future, Whh.shape[0]))
+    h[0] = hs[-1]                                    # h after the last seed value
+    for t in range(1, n_future):
+        np.tanh(M.dot(h[t - 1]) + b, out=h[t])
+    return h @ Why[0] + by[0, 0]                     # y_t = Why h_t + by, the forecasts
 
 
 # ---------------------------------------------------------------------------------------

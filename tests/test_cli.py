@@ -1,0 +1,202 @@
+"""The scripts as a user runs them: real processes, real exit statuses and messages."""
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+TINY = ["--iters", "200", "--hidden", "8"]
+PNGS = ("loss.png", "predictions.png", "forecast.png")
+
+
+def run(script, *args, cwd=None):
+    return subprocess.run([sys.executable, os.path.join(ROOT, script), *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def is_png(path):
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny") / "results"
+    p = run("rnn_cos.py", *TINY, "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    return out, p
+
+
+def test_tiny_run_writes_everything(tiny_run):
+    out, p = tiny_run
+    assert sorted(os.listdir(out)) == sorted(["rnn_cos.npz", "metrics.json", *PNGS])
+    for name in PNGS:
+        assert is_png(out / name)
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("train_loss_last_1000", "test_mse", "forecast_rmse", "train_seconds",
+                "iters_per_second", "settings"):
+        assert key in metrics
+    assert metrics["settings"]["iters"] == 200
+    assert "one-step test MSE" in p.stdout and p.stderr == ""
+    # piped output: plain lines, no carriage returns
+    assert "\r" not in p.stdout and "iter 200/200" in p.stdout
+
+
+def test_plot_results_regenerates_the_figures_from_the_npz_alone(tiny_run, tmp_path):
+    out, _ = tiny_run
+    npz = tmp_path / "copy.npz"
+    npz.write_bytes((out / "rnn_cos.npz").read_bytes())
+    p = run("plot_results.py", "--results", str(npz), "--out", str(tmp_path / "figs"))
+    assert p.returncode == 0, p.stderr
+    for name in PNGS:
+        assert is_png(tmp_path / "figs" / name)
+
+
+def test_no_plot_writes_no_figures(tmp_path):
+    p = run("rnn_cos.py", *TINY, "--no-plot", "--out", str(tmp_path / "o"))
+    assert p.returncode == 0, p.stderr
+    assert sorted(os.listdir(tmp_path / "o")) == ["metrics.json", "rnn_cos.npz"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--iters", "0"], "--iters"),
+    (["--iters", "-5"], "--iters"),
+    (["--iters", "ten"], "--iters"),
+    (["--iters", "2.5"], "--iters"),
+    (["--steps", "0"], "--steps"),
+    (["--steps", "x"], "--steps"),
+    (["--hidden", "0"], "--hidden"),
+    (["--hidden", "-1"], "--hidden"),
+    (["--lr", "0"], "--lr"),
+    (["--lr", "-0.1"], "--lr"),
+    (["--lr", "nan"], "--lr"),
+    (["--lr", "inf"], "--lr"),
+    (["--lr", "fast"], "--lr"),
+    (["--noise", "-0.05"], "--noise"),
+    (["--noise", "nan"], "--noise"),
+    (["--steps", "1000"], "--steps"),            # needs 1001 points; the data has 1000
+    (["--points", "30", "--steps", "30"], "--steps"),
+    (["--resolution", "0"], "--resolution"),
+    (["--rollout", "1.5"], "--rollout"),
+    (["--bogus"], "unrecognized"),
+])
+def test_bad_arguments_one_line_exit_2_nothing_written(tmp_path, args, words):
+    out = tmp_path / "never"
+    p = run("rnn_cos.py", *args, "--out", str(out))
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("rnn_cos.py: error: ") and words in lines[0]
+    assert "Traceback" not in p.stderr and p.stdout == ""
+    assert not out.exists()
+
+
+def test_output_folder_that_cannot_be_created(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    p = run("rnn_cos.py", *TINY, "--out", str(blocker / "results"))
+    assert p.returncode != 0
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write to the output folder" in lines[0]
+    assert "Traceback" not in p.stderr
+    assert blocker.read_text() == "not a folder"
+
+
+def test_diverging_loss_stops_with_exit_1_and_keeps_earlier_results(tiny_run, tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    before = {}
+    for name in os.listdir(tiny_run[0]):
+        before[name] = (tiny_run[0] / name).read_bytes()
+        (out / name).write_bytes(before[name])
+    p = run("rnn_cos.py", *TINY, "--lr", "1e300", "--out", str(out))
+    assert p.returncode == 1
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "iteration" in lines[0] and "--lr" in lines[0]
+    assert sorted(os.listdir(out)) == sorted(before)
+    for name, content in before.items():
+        assert (out / name).read_bytes() == content
+
+
+def test_ctrl_c_saves_what_was_trained(tmp_path):
+    out = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "rnn_cos.py"),
+                             "--iters", "10000000", "--hidden", "8", "--no-plot",
+                             "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    header = proc.stdout.readline()                # printed just before training starts
+    assert header.startswith("rnn_cos:")
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "stopped by Ctrl-C" in stdout
+    with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
+        done = int(f["iters_done"])
+        assert 0 < done < 10_000_000
+        assert f["loss"].shape == (done,) and np.all(np.isfinite(f["loss"]))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["interrupted"] is True
+
+
+class Marker:
+    """Unpickling this creates a file: proof that something was unpickled."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def bad_files(tmp_path, good_npz):
+    files = {}
+    files["missing"] = tmp_path / "missing.npz"
+    truncated = tmp_path / "truncated.npz"
+    data = good_npz.read_bytes()
+    truncated.write_bytes(data[:len(data) // 2])
+    files["truncated"] = truncated
+    unrelated = tmp_path / "unrelated.npz"
+    np.savez(unrelated, a=np.arange(3))
+    files["unrelated"] = unrelated
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    files["text"] = text
+    marker = tmp_path / "UNPICKLED"
+    pickled = tmp_path / "pickled.npz"
+    with np.load(good_npz, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["loss"] = np.array([Marker(str(marker)), 1.0], dtype=object)
+    np.savez(pickled, **arrays)
+    files["pickled"] = pickled
+    raw = tmp_path / "raw.npy"
+    np.save(raw, np.arange(4))
+    files["npy"] = raw
+    return files, marker
+
+
+def test_plot_results_rejects_bad_files(tiny_run, tmp_path):
+    files, marker = bad_files(tmp_path, tiny_run[0] / "rnn_cos.npz")
+    for kind, path in files.items():
+        p = run("plot_results.py", "--results", str(path), "--out", str(tmp_path / "figs"))
+        assert p.returncode != 0, kind
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1, (kind, p.stderr)
+        assert str(path) in lines[0] and "python rnn_cos.py" in lines[0], (kind, lines)
+        assert "Traceback" not in p.stderr
+        assert not marker.exists(), "something was unpickled"
+    assert not any(n.endswith(".png") for n in os.listdir(tmp_path / "figs"))
+    # the pickled file really holds a pickle that would have made the marker
+    with np.load(files["pickled"], allow_pickle=True) as f:
+        f["loss"]
+    assert marker.exists()
+    pickle                                          # (imported for the reader: see Marker)
