@@ -24,11 +24,10 @@ DEFAULTS = dict(
     hidden=32,           # H, size of the hidden state h
     lr=0.01,             # Adagrad learning rate (the article used 0.001, see README)
     noise=0.05,          # standard deviation of the noise added to cos(x)
-    resolution=0.3,      # spacing of the x values, the sampling step of the cosine
+    resolution=0.5,      # spacing of the x values, the sampling step of the cosine
     points=1000,         # number of points in the noisy training cosine
     seed=0,              # seeds the data, the windows and the initial weights
     carry_hprev=False,   # carry h from one window to the next instead of starting at 0
-    rollout=0.0,         # fraction of windows read partly from the network's own output
     out="results",       # folder the results are written to
 )
 NAME = "rnn_cos"         # the saved parameters go to <out>/rnn_cos.npz

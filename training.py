@@ -68,16 +68,6 @@ def nonnegative_float(text):
     return value
 
 
-def probability(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
-    return value
-
-
 def integer(text):
     try:
         return int(text)
@@ -111,9 +101,6 @@ def build_parser(model):
                    default=d["carry_hprev"],
                    help="carry the hidden state from one window to the next "
                         "(the article's 'memory') instead of starting each window at 0")
-    p.add_argument("--rollout", type=probability, default=d["rollout"],
-                   help="fraction of windows whose second half the network reads from "
-                        "its own predictions (scheduled sampling)")
     p.add_argument("--out", default=d["out"], help="folder the results are written to")
     p.add_argument("--no-plot", action="store_true", help="do not draw the figures")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
@@ -188,7 +175,7 @@ class StopOnCtrlC:
 
 
 def train(model, params, data, iters, steps, learning_rate, state0, carry_state=False,
-          rollout=0.0, rng=None, progress=None, stop=None):
+          progress=None, stop=None):
     """Train params (a dict, updated in place) with Adagrad on windows from data.
 
     Each iteration: a window of steps + 1 points from data.next_batch, lossFun for the
@@ -211,8 +198,6 @@ def train(model, params, data, iters, steps, learning_rate, state0, carry_state=
                 if stop is not None and stop.requested:
                     break
                 inputs, targets = data.next_batch(steps)
-                if rollout and rng.random() < rollout:
-                    inputs = own_predictions(model, views, inputs)
                 loss, grads, state = model.lossFun(views, inputs, targets,
                                                    state if carry_state else state0)
                 if not math.isfinite(loss):
@@ -227,14 +212,6 @@ def train(model, params, data, iters, steps, learning_rate, state0, carry_state=
             for k in names:                 # the trained values, into the caller's dict
                 params[k][...] = views[k]
     return losses[:done].copy()
-
-
-def own_predictions(model, params, inputs):
-    """Scheduled sampling: the inputs of a window with its second half replaced by what
-    the network predicts from the first half (no gradient flows through them); the
-    targets stay the true next values, so the network learns to correct its own drift."""
-    k = (len(inputs) + 1) // 2
-    return np.concatenate([inputs[:k], model.forecast(params, inputs[:k], len(inputs) - k)])
 
 
 class Progress:
@@ -387,7 +364,7 @@ def main(model, argv=None):
     t_start = time.perf_counter()
 
     # data: its own seed for the noise and the windows, another for the initial weights
-    data_seed, init_seed, train_seed = np.random.SeedSequence(args.seed).spawn(3)
+    data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
     data = CosineData(args.points, 0.0, args.resolution * (args.points - 1),
                       noise=args.noise, seed=data_seed)
     problem = check_out_folder(args.out)
@@ -403,7 +380,6 @@ def main(model, argv=None):
         with StopOnCtrlC() as stop:
             losses = train(model, params, data, args.iters, args.steps, args.lr,
                            model.init_state(args.hidden), args.carry_hprev,
-                           rollout=args.rollout, rng=np.random.default_rng(train_seed),
                            progress=progress, stop=stop)
     except Diverged as e:
         if progress:
@@ -429,7 +405,7 @@ def main(model, argv=None):
     settings = dict(model=model.NAME, iters=args.iters, iters_done=done, steps=args.steps,
                     hidden=args.hidden, lr=args.lr, noise=args.noise,
                     resolution=data.resolution, points=args.points, seed=args.seed,
-                    carry_hprev=args.carry_hprev, rollout=args.rollout)
+                    carry_hprev=args.carry_hprev)
     npz_path = os.path.join(args.out, f"{model.NAME}.npz")
     save_npz(npz_path, {**params, "loss": losses, **results, **settings})
     metrics = dict(train_loss_last_1000=recent,

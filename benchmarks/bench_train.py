@@ -1,0 +1,91 @@
+"""Time one training iteration (lossFun + Adagrad step) of rnn_cos.py against the literal
+per-timestep min-char-rnn formulation (tests/minchar_literal.py), side by side in one
+process, at the same hidden size, on the same windows.
+
+    python benchmarks/bench_train.py                 # hidden sizes 100 and 32
+    python benchmarks/bench_train.py --default-run   # also time `python rnn_cos.py`
+
+Prints microseconds per iteration (best of --repeats rounds, the two formulations taking
+turns so that both see the same machine load) and the ratio.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+
+import rnn_cos                                               # noqa: E402
+import training                                              # noqa: E402
+from data import CosineData                                  # noqa: E402
+from minchar_literal import adagrad_literal, lossFun_literal  # noqa: E402
+
+
+def fast_step(params, flat, mem, inputs, targets, hprev, lr):
+    loss, grads, h = rnn_cos.lossFun(params, inputs, targets, hprev)
+    grad = np.concatenate([grads[k].ravel() for k in params])
+    training.adagrad_update(flat, grad, mem, lr)
+
+
+def literal_step(params, mem, inputs, targets, hprev, lr):
+    loss, grads, h = lossFun_literal(params, inputs, targets, hprev)
+    adagrad_literal(params, grads, mem, lr)
+
+
+def bench(hidden, steps, iters, repeats):
+    data = CosineData(1000, 0.0, 0.5 * 999, seed=0)
+    windows = [data.next_batch(steps) for _ in range(iters)]
+    init = rnn_cos.init_params(hidden, np.random.default_rng(0))
+    hprev = np.zeros((hidden, 1))
+    flat, fast_params = training.flatten(init)
+    fast_mem = np.zeros_like(flat)
+    lit_params = {k: v.copy() for k, v in init.items()}
+    lit_mem = {k: np.zeros_like(v) for k, v in init.items()}
+    best = {"fast": np.inf, "literal": np.inf}
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for inputs, targets in windows:
+            fast_step(fast_params, flat, fast_mem, inputs, targets, hprev, 0.01)
+        best["fast"] = min(best["fast"], (time.perf_counter() - t) / iters)
+        t = time.perf_counter()
+        for inputs, targets in windows:
+            literal_step(lit_params, lit_mem, inputs, targets, hprev, 0.01)
+        best["literal"] = min(best["literal"], (time.perf_counter() - t) / iters)
+    # same arithmetic, so the same weights after the same updates
+    drift = max(np.max(np.abs(fast_params[k] - lit_params[k])) for k in init)
+    return best, drift
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    p.add_argument("--hidden", type=int, nargs="+", default=[100, 32])
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--iters", type=int, default=1000, help="iterations per round")
+    p.add_argument("--repeats", type=int, default=5, help="rounds; the best is kept")
+    p.add_argument("--default-run", action="store_true",
+                   help="also time the default `python rnn_cos.py` (100,000 iterations, "
+                        "plots included) as a separate process")
+    args = p.parse_args()
+    print(f"{args.steps} time steps per iteration, best of {args.repeats} rounds of "
+          f"{args.iters} iterations")
+    print(f"{'hidden':>6}  {'rnn_cos.py':>12}  {'literal':>12}  {'speed-up':>8}  "
+          f"{'max weight difference':>21}")
+    for hidden in args.hidden:
+        best, drift = bench(hidden, args.steps, args.iters, args.repeats)
+        print(f"{hidden:>6}  {best['fast'] * 1e6:>9.1f} us  {best['literal'] * 1e6:>9.1f} us  "
+              f"{best['literal'] / best['fast']:>7.2f}x  {drift:>21.1e}")
+    if args.default_run:
+        out = os.path.join(ROOT, "results")
+        t = time.perf_counter()
+        subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), "--quiet",
+                        "--out", out], check=True, stdout=subprocess.DEVNULL)
+        print(f"default run (python rnn_cos.py, plots included): "
+              f"{time.perf_counter() - t:.1f} s wall time")
+
+
+if __name__ == "__main__":
+    main()
