@@ -84,8 +84,8 @@ def plot_loss(r, path):
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_ylabel("mean squared error (log scale)")
-    ax.set_title(f"{model_label(r)}: training loss falls by orders of magnitude, "
-                 "towards the noise floor")
+    ax.set_title(f"{model_label(r)}: the training loss drops within a few thousand "
+                 "iterations, then creeps down")
     ax.legend(loc="upper right")
     ax.grid(True, which="major", alpha=0.3)
     save_figure(fig, path)
@@ -123,8 +123,8 @@ def plot_forecast(r, path):
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
     ax.plot(x[:k], seed, color=COLORS["seed"], lw=2, label=f"seed: {k} true values")
-    ax.plot(x[k:], truth, color=COLORS["truth"], lw=3, alpha=0.5, label="true continuation")
-    ax.plot(x[k:], fc, color=COLORS["prediction"], lw=1.5,
+    ax.plot(x[k:], truth, color=COLORS["truth"], lw=5, alpha=0.4, label="true continuation")
+    ax.plot(x[k:], fc, color=COLORS["prediction"], lw=1.5, marker=".", ms=4,
             label="forecast (own predictions fed back)")
     ax.axvline(x[k - 1], color="black", ls=":", lw=1)
     ax.set_xlabel("x (radians)")
