@@ -97,7 +97,7 @@ def plot_predictions(r, path):
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
     top.plot(x, targets, color=COLORS["truth"], lw=3, alpha=0.5,
              label="true next value cos(x)")
-    top.plot(x, pred, color=COLORS["prediction"], lw=1.5, marker=".", ms=4,
+    top.plot(x, pred, color=COLORS["prediction"], lw=1.5, marker=dots(pred), ms=4,
              label="one-step prediction")
     top.set_ylabel("value")
     top.set_title(f"{model_label(r)}: one-step predictions follow a clean cosine "
@@ -124,7 +124,7 @@ def plot_forecast(r, path):
     ax = fig.subplots()
     ax.plot(x[:k], seed, color=COLORS["seed"], lw=2, label=f"seed: {k} true values")
     ax.plot(x[k:], truth, color=COLORS["truth"], lw=5, alpha=0.4, label="true continuation")
-    ax.plot(x[k:], fc, color=COLORS["prediction"], lw=1.5, marker=".", ms=4,
+    ax.plot(x[k:], fc, color=COLORS["prediction"], lw=1.5, marker=dots(fc), ms=4,
             label="forecast (own predictions fed back)")
     ax.axvline(x[k - 1], color="black", ls=":", lw=1)
     ax.set_xlabel("x (radians)")
@@ -135,6 +135,11 @@ def plot_forecast(r, path):
     ax.legend(loc="upper center", ncol=3)
     ax.grid(True, alpha=0.3)
     save_figure(fig, path)
+
+
+def dots(values):
+    """Mark each value with a dot where there are few enough to tell apart."""
+    return "." if len(values) <= 200 else None
 
 
 def headroom(ax, frac=0.3):

@@ -30,6 +30,8 @@ DEFAULTS = dict(
     carry_hprev=False,   # carry h from one window to the next instead of starting at 0
     out="results",       # folder the results are written to
 )
+EPILOG = ("The article's original setting: python rnn_cos.py --lr 0.001 --resolution 0.01 "
+          "--points 5000 --hidden 100 --carry-hprev --out results/article")
 NAME = "rnn_cos"         # the saved parameters go to <out>/rnn_cos.npz
 PARAM_NAMES = ("Wxh", "Whh", "Why", "bh", "by")
 

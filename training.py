@@ -79,7 +79,8 @@ def build_parser(model):
     d = model.DEFAULTS
     p = ArgumentParser(
         prog=f"{model.NAME}.py",
-        description=(model.__doc__ or "").strip().splitlines()[0],
+        description=" ".join((model.__doc__ or "").strip().split("\n\n")[0].split()),
+        epilog=getattr(model, "EPILOG", None),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--iters", type=positive_int, default=d["iters"],
                    help="training iterations, one window of --steps points each")
