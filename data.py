@@ -7,36 +7,27 @@
 `targets[t]` is the value that follows `inputs[t]`: the network learns to predict the
 next value of the series from the values before it.
 """
+import csv
+
 import numpy as np
 
 
-class CosineData:
-    """y = cos(x) + noise * N(0, 1) on `num_points` evenly spaced x in [xmin, xmax].
+class SeriesData:
+    """A fixed series y_data (float64, shape (N,)) that hands out random training windows.
 
-    The noise is drawn once, so the noisy data set is fixed for the life of the object;
-    `seed` fixes it (and the windows `next_batch` picks) between runs. The object owns
-    its random generator and never touches NumPy's global random state.
-
-    Attributes (all float64 arrays of shape (num_points,)): x_data, y_true = cos(x_data),
-    y_data = y_true + noise; and resolution, the spacing of x_data.
+    x_data (shape (N,)) says where each value lies (default: 0, 1, 2, ...). The object
+    owns its random generator (seeded by `seed`) and never touches NumPy's global
+    random state.
     """
 
-    def __init__(self, num_points, xmin, xmax, noise=0.05, seed=None):
-        if isinstance(num_points, bool) or not isinstance(num_points, (int, np.integer)):
-            raise ValueError(f"num_points must be an integer >= 2, got {num_points!r}")
-        if num_points < 2:
-            raise ValueError(f"num_points must be >= 2, got {num_points}")
-        if not (np.isfinite(xmin) and np.isfinite(xmax) and xmax > xmin):
-            raise ValueError(f"need finite xmin < xmax, got xmin={xmin!r}, xmax={xmax!r}")
-        if not (np.isfinite(noise) and noise >= 0):
-            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-        self.num_points = int(num_points)
-        self.noise = float(noise)
+    def __init__(self, y_data, x_data=None, seed=None):
+        self.y_data = np.asarray(y_data, dtype=float)
+        if self.y_data.ndim != 1 or len(self.y_data) < 2:
+            raise ValueError(f"need a series of at least 2 values, got shape {self.y_data.shape}")
+        self.num_points = len(self.y_data)
+        self.x_data = (np.arange(self.num_points, dtype=float) if x_data is None
+                       else np.asarray(x_data, dtype=float))
         self.rng = np.random.default_rng(seed)
-        self.x_data = np.linspace(xmin, xmax, self.num_points)
-        self.resolution = (xmax - xmin) / (self.num_points - 1)
-        self.y_true = np.cos(self.x_data)
-        self.y_data = self.y_true + self.rng.standard_normal(self.num_points) * self.noise
 
     def next_batch(self, steps, return_x=False):
         """A random window of steps + 1 consecutive points.
@@ -53,6 +44,34 @@ class CosineData:
         return inputs, targets
 
 
+class CosineData(SeriesData):
+    """y = cos(x) + noise * N(0, 1) on `num_points` evenly spaced x in [xmin, xmax].
+
+    The noise is drawn once, so the noisy data set is fixed for the life of the object;
+    `seed` fixes it (and the windows `next_batch` picks) between runs.
+
+    Attributes (all float64 arrays of shape (num_points,)): x_data, y_true = cos(x_data),
+    y_data = y_true + noise; and resolution, the spacing of x_data.
+    """
+
+    def __init__(self, num_points, xmin, xmax, noise=0.05, seed=None):
+        if isinstance(num_points, bool) or not isinstance(num_points, (int, np.integer)):
+            raise ValueError(f"num_points must be an integer >= 2, got {num_points!r}")
+        if num_points < 2:
+            raise ValueError(f"num_points must be >= 2, got {num_points}")
+        if not (np.isfinite(xmin) and np.isfinite(xmax) and xmax > xmin):
+            raise ValueError(f"need finite xmin < xmax, got xmin={xmin!r}, xmax={xmax!r}")
+        if not (np.isfinite(noise) and noise >= 0):
+            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        rng = np.random.default_rng(seed)
+        x = np.linspace(xmin, xmax, num_points)
+        self.noise = float(noise)
+        self.resolution = (xmax - xmin) / (num_points - 1)
+        self.y_true = np.cos(x)
+        super().__init__(self.y_true + rng.standard_normal(num_points) * self.noise, x)
+        self.rng = rng                      # the same generator goes on to pick windows
+
+
 def check_steps(steps, num_points):
     """Raise ValueError unless 1 <= steps and steps + 1 <= num_points."""
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
@@ -60,3 +79,68 @@ def check_steps(steps, num_points):
     if not 1 <= steps <= num_points - 1:
         raise ValueError(f"steps must be between 1 and {num_points - 1} "
                          f"(num_points - 1) for {num_points} points, got {steps}")
+
+
+def read_csv_column(path, column=None):
+    """One numeric column of a CSV file with a header row.
+
+    column: the column's name; by default the only numeric column, or the last one.
+    Returns (y, x, x_label, column): y the column's values, shape (N,); x the first column
+    when it is another numeric, strictly increasing one (a year, a time), else the row
+    numbers 0..N-1, with its name as x_label. Raises ValueError with a message that names
+    the file (and the line, for a bad cell) on anything it cannot use.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
+    except csv.Error as e:
+        raise ValueError(f"{path} is not a readable CSV file: {e}")
+    rows = [r for r in rows if any(cell.strip() for cell in r)]   # skip blank lines
+    if not rows:
+        raise ValueError(f"{path} is empty")
+    header = [name.strip() for name in rows[0]]
+    body = rows[1:]
+    if not body:
+        raise ValueError(f"{path} has a header but no rows of data")
+
+    def cells(j):
+        return [r[j].strip() if j < len(r) else "" for r in body]
+
+    if column is None:
+        numeric = [j for j in range(len(header)) if all(is_number(c) for c in cells(j))]
+        if not numeric:
+            raise ValueError(f"{path} has no column of numbers only; name one with --column "
+                             f"(columns: {', '.join(header)})")
+        j = numeric[-1]
+    elif column in header:
+        j = header.index(column)
+    else:
+        raise ValueError(f"{path} has no column {column!r} (columns: {', '.join(header)})")
+    name = header[j]
+    y = np.empty(len(body))
+    for i, cell in enumerate(cells(j)):
+        if cell == "":
+            raise ValueError(f"{path}, line {i + 2}: empty cell in column {name!r}")
+        if not is_number(cell):
+            raise ValueError(f"{path}, line {i + 2}: {cell!r} in column {name!r} "
+                             f"is not a number")
+        y[i] = float(cell)
+    if np.all(y == y[0]):
+        raise ValueError(f"column {name!r} of {path} is constant ({y[0]:g} in every row): "
+                         f"there is nothing to learn")
+    x, x_label = np.arange(len(y), dtype=float), "row"
+    if j != 0 and all(is_number(c) for c in cells(0)):
+        first = np.array([float(c) for c in cells(0)])
+        if np.all(np.diff(first) > 0):
+            x, x_label = first, header[0]
+    return y, x, x_label, name
+
+
+def is_number(text):
+    """True for a cell holding a finite number."""
+    try:
+        return np.isfinite(float(text))
+    except ValueError:
+        return False

@@ -19,11 +19,12 @@ import matplotlib
 matplotlib.use("Agg")                      # draw to files, never to a window
 from matplotlib.figure import Figure      # noqa: E402
 
-from training import WARMUP, moving_average, write_atomic  # noqa: E402
+from training import moving_average, write_atomic  # noqa: E402
 
 REQUIRED = ("model", "loss", "noise", "test_x", "test_inputs", "test_targets",
             "test_predictions", "test_mse", "forecast_x", "forecast_seed",
-            "forecast_true", "forecast", "forecast_rmse")
+            "forecast_true", "forecast", "forecast_rmse", "warmup", "x_label", "y_label",
+            "series")
 COLORS = dict(truth="0.35", prediction="tab:orange", seed="black", error="tab:red")
 
 
@@ -96,22 +97,32 @@ def plot_predictions(r, path):
     fig = Figure(figsize=(8, 5.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
     top.plot(x, targets, color=COLORS["truth"], lw=3, alpha=0.5,
-             label="true next value cos(x)")
+             label=f"true next value of {r['series']}")
     top.plot(x, pred, color=COLORS["prediction"], lw=1.5, marker=dots(pred), ms=4,
              label="one-step prediction")
-    top.set_ylabel("value")
-    top.set_title(f"{model_label(r)}: one-step predictions follow a clean cosine "
-                  f"(test MSE {float(r['test_mse']):.1e})")
+    if "baseline_rmse" in r:
+        top.plot(x, r["test_inputs"], color="tab:blue", lw=1, ls="--",
+                 label="same as last value")
+        top.set_title(f"{model_label(r)} on the held-out 20%: one-step RMSE "
+                      f"{float(r['test_rmse']):.3g}, 'same as last value' "
+                      f"{float(r['baseline_rmse']):.3g}")
+    else:
+        top.set_title(f"{model_label(r)}: one-step predictions follow a clean cosine "
+                      f"(test MSE {float(r['test_mse']):.1e})")
+    top.set_ylabel(str(r["y_label"]))
     headroom(top)
-    top.legend(loc="upper center", ncol=2)
+    top.legend(loc="upper center", ncol=3, fontsize="small")
+
     error = pred - targets
     bottom.axhline(0, color="black", lw=0.8)
     bottom.plot(x, error, color=COLORS["error"], lw=1.2)
-    bottom.axvspan(x[0], x[min(WARMUP, len(x)) - 1], color="0.85",
-                   label=f"warm-up ({WARMUP} steps, not in the MSE)")
-    bottom.set_xlabel("x (radians)")
+    warmup = int(r["warmup"])
+    if warmup:
+        bottom.axvspan(x[0], x[min(warmup, len(x)) - 1], color="0.85",
+                       label=f"warm-up ({warmup} steps, not in the MSE)")
+        bottom.legend(loc="upper right")
+    bottom.set_xlabel(str(r["x_label"]))
     bottom.set_ylabel("prediction − true")
-    bottom.legend(loc="upper right")
     for ax in (top, bottom):
         ax.grid(True, alpha=0.3)
     save_figure(fig, path)
@@ -122,15 +133,16 @@ def plot_forecast(r, path):
     k = len(seed)
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
-    ax.plot(x[:k], seed, color=COLORS["seed"], lw=2, label=f"seed: {k} true values")
+    ax.plot(x[:k], seed, color=COLORS["seed"], lw=1.5, label=f"seed: {k} true values")
     ax.plot(x[k:], truth, color=COLORS["truth"], lw=5, alpha=0.4, label="true continuation")
     ax.plot(x[k:], fc, color=COLORS["prediction"], lw=1.5, marker=dots(fc), ms=4,
             label="forecast (own predictions fed back)")
     ax.axvline(x[k - 1], color="black", ls=":", lw=1)
-    ax.set_xlabel("x (radians)")
-    ax.set_ylabel("value")
-    ax.set_title(f"{model_label(r)}: continuing the curve from a seed "
-                 f"(forecast RMSE {float(r['forecast_rmse']):.3f})")
+    ax.set_xlabel(str(r["x_label"]))
+    ax.set_ylabel(str(r["y_label"]))
+    what = "the curve from a seed" if int(r["warmup"]) else "the series past its training part"
+    ax.set_title(f"{model_label(r)}: continuing {what} "
+                 f"(forecast RMSE {float(r['forecast_rmse']):.3g})")
     headroom(ax)
     ax.legend(loc="upper center", ncol=3)
     ax.grid(True, alpha=0.3)

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from data import CosineData
+from data import CosineData, SeriesData, read_csv_column
 
 WARMUP = 10          # test steps left out of the test MSE while h settles from h_0 = 0
 TEST_PERIODS = 4     # length of the clean test cosine, in periods of cos(x)
@@ -102,6 +102,11 @@ def build_parser(model):
                    default=d["carry_hprev"],
                    help="carry the hidden state from one window to the next "
                         "(the article's 'memory') instead of starting each window at 0")
+    p.add_argument("--csv", metavar="FILE",
+                   help="train on a column of this CSV file instead of the cosine "
+                        "(the last 20%% of its rows are held out for testing)")
+    p.add_argument("--column", metavar="NAME",
+                   help="the CSV column (default: the only numeric one, or the last)")
     p.add_argument("--out", default=d["out"], help="folder the results are written to")
     p.add_argument("--no-plot", action="store_true", help="do not draw the figures")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
@@ -114,9 +119,11 @@ def parse_args(model, argv=None):
     args = parser.parse_args(argv)
     if args.points < 2:
         parser.error(f"argument --points: need at least 2 points, got {args.points}")
-    if args.steps + 1 > args.points:
+    if args.csv is None and args.steps + 1 > args.points:
         parser.error(f"argument --steps: a window of {args.steps} steps needs "
                      f"{args.steps + 1} points, but the data has {args.points} (--points)")
+    if args.column is not None and args.csv is None:
+        parser.error("argument --column: goes with --csv FILE")
     if args.seed < 0:
         parser.error(f"argument --seed: expected an integer >= 0, got {args.seed}")
     return args
@@ -364,22 +371,24 @@ def main(model, argv=None):
     say = (lambda *a: None) if args.quiet else print
     t_start = time.perf_counter()
 
-    # data: its own seed for the noise and the windows, another for the initial weights
+    # the data gets its own seed (noise and windows), the initial weights another
     data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
-    data = CosineData(args.points, 0.0, args.resolution * (args.points - 1),
-                      noise=args.noise, seed=data_seed)
+    try:
+        task = csv_task(args, data_seed) if args.csv else cosine_task(args, data_seed)
+    except ValueError as e:
+        return fail(prog, str(e), 2)
     problem = check_out_folder(args.out)
     if problem:
         return fail(prog, problem, 2)
 
     params = model.init_params(args.hidden, np.random.default_rng(init_seed))
     say(f"{model.NAME}: {args.iters:,} iterations of {args.steps} steps, hidden size "
-        f"{args.hidden}, learning rate {args.lr:g}, on {args.points:,} points of "
-        f"cos(x) + {args.noise:g} * noise, spaced {args.resolution:g}")
+        f"{args.hidden}, learning rate {args.lr:g}, on {task['about']}")
     progress = None if args.quiet else Progress(args.iters)
+    t_train = time.perf_counter()
     try:
         with StopOnCtrlC() as stop:
-            losses = train(model, params, data, args.iters, args.steps, args.lr,
+            losses = train(model, params, task["data"], args.iters, args.steps, args.lr,
                            model.init_state(args.hidden), args.carry_hprev,
                            progress=progress, stop=stop)
     except Diverged as e:
@@ -389,7 +398,7 @@ def main(model, argv=None):
                           f"Nothing was written to {args.out}", 1)
     except KeyboardInterrupt:
         return fail(prog, "interrupted; nothing was written", 130)
-    t_train = time.perf_counter() - t_start
+    t_train = time.perf_counter() - t_train
     done = len(losses)
     interrupted = done < args.iters
     if progress:
@@ -400,19 +409,15 @@ def main(model, argv=None):
         print(f"stopped by Ctrl-C after {done:,} of {args.iters:,} iterations; "
               f"saving what was trained so far")
 
-    results = evaluate(model, params, data.resolution)
-    results.update(evaluate_forecast(model, params, data.resolution))
+    results = task["evaluate"](model, params)
     recent = float(np.mean(losses[-1000:]))
     settings = dict(model=model.NAME, iters=args.iters, iters_done=done, steps=args.steps,
-                    hidden=args.hidden, lr=args.lr, noise=args.noise,
-                    resolution=data.resolution, points=args.points, seed=args.seed,
-                    carry_hprev=args.carry_hprev)
+                    hidden=args.hidden, lr=args.lr, seed=args.seed,
+                    carry_hprev=args.carry_hprev, **task["settings"])
     npz_path = os.path.join(args.out, f"{model.NAME}.npz")
     save_npz(npz_path, {**params, "loss": losses, **results, **settings})
     metrics = dict(train_loss_last_1000=recent,
-                   test_mse=results["test_mse"], test_warmup_steps=WARMUP,
-                   forecast_rmse=results["forecast_rmse"],
-                   forecast_periods=FORECAST_PERIODS, forecast_seed_values=FORECAST_SEED,
+                   **{k: v for k, v in results.items() if np.ndim(v) == 0},
                    train_seconds=round(t_train, 3),
                    iters_per_second=round(done / t_train, 1),
                    interrupted=interrupted, settings=settings)
@@ -424,9 +429,90 @@ def main(model, argv=None):
         written += plot_results.plot_file(npz_path, args.out)
 
     say(f"trained {done:,} iterations in {t_train:.1f} s ({done / t_train:,.0f} it/s); "
-        f"mean loss of the last 1,000: {recent:.5f} (noise variance {args.noise ** 2:g})")
-    print(f"one-step test MSE on the clean cosine: {results['test_mse']:.2e}  "
-          f"forecast RMSE over {FORECAST_PERIODS} periods: {results['forecast_rmse']:.3f}")
+        f"mean loss of the last 1,000: {recent:.5f}{task['loss_note']}")
+    print(task["summary"](results))
     say(f"wrote {', '.join(written)} in {time.perf_counter() - t_start:.1f} s")
     return 130 if interrupted else 0
 
+
+def cosine_task(args, seed):
+    """The noisy cosine to train on, and how to evaluate on a clean one."""
+    data = CosineData(args.points, 0.0, args.resolution * (args.points - 1),
+                      noise=args.noise, seed=seed)
+
+    def evaluate_all(model, params):
+        return {**evaluate(model, params, data.resolution),
+                **evaluate_forecast(model, params, data.resolution),
+                "warmup": WARMUP, "x_label": "x (radians)", "y_label": "value",
+                "series": "cos(x)"}
+
+    def summary(r):
+        return (f"one-step test MSE on the clean cosine: {r['test_mse']:.2e}  "
+                f"forecast RMSE over {FORECAST_PERIODS} periods: {r['forecast_rmse']:.3f}")
+
+    return dict(data=data, evaluate=evaluate_all, summary=summary,
+                about=f"{args.points:,} points of cos(x) + {args.noise:g} * noise, "
+                      f"spaced {args.resolution:g}",
+                loss_note=f" (noise variance {args.noise ** 2:g})",
+                settings=dict(noise=args.noise, resolution=data.resolution,
+                              points=args.points))
+
+
+HELD_OUT = 0.2       # the last 20% of a CSV series is held out for testing
+
+
+def csv_task(args, seed):
+    """A column of a CSV file: train on the first 80% (normalised with its own mean and
+    standard deviation), evaluate on the last 20% in the original units. ValueError
+    with a message for a file or column it cannot use."""
+    y, x, x_label, column = read_csv_column(args.csv, args.column)
+    n = len(y)
+    n_train = int(round(n * (1 - HELD_OUT)))
+    if n_train < args.steps + 1 or n - n_train < 2:
+        need = next(m for m in range(n, 10 * n + 100)
+                    if int(round(m * (1 - HELD_OUT))) >= args.steps + 1
+                    and m - int(round(m * (1 - HELD_OUT))) >= 2)
+        raise ValueError(f"{args.csv} has {n} rows of data; with --steps {args.steps} it needs "
+                         f"at least {need} (the first 80% must hold steps + 1 values)")
+    mean, std = float(np.mean(y[:n_train])), float(np.std(y[:n_train]))
+    if std == 0:
+        raise ValueError(f"column {column!r} of {args.csv} is constant over its first 80%: "
+                         f"there is nothing to learn")
+    data = SeriesData((y[:n_train] - mean) / std, x[:n_train], seed=seed)
+
+    def evaluate_all(model, params):
+        return evaluate_series(model, params, y, x, n_train, mean, std) | {
+            "warmup": 0, "x_label": x_label, "y_label": column,
+            "series": f"{column} ({os.path.basename(args.csv)})"}
+
+    def summary(r):
+        gain = 100 * (1 - r["test_rmse"] / r["baseline_rmse"])
+        return (f"held-out one-step RMSE: {r['test_rmse']:.4g} ('same as last value': "
+                f"{r['baseline_rmse']:.4g}, {abs(gain):.0f}% {'lower' if gain >= 0 else 'higher'})"
+                f"  forecast RMSE over the {n - n_train} held-out rows: "
+                f"{r['forecast_rmse']:.4g}")
+
+    return dict(data=data, evaluate=evaluate_all, summary=summary,
+                about=f"column {column!r} of {args.csv}: the first {n_train} of {n} rows, "
+                      f"normalised (mean {mean:.4g}, std {std:.4g})",
+                loss_note=" (normalised units)",
+                settings=dict(csv=os.path.abspath(args.csv), column=column, mean=mean,
+                              std=std, n_train=n_train, noise=float("nan"),
+                              resolution=float(x[1] - x[0])))
+
+
+def evaluate_series(model, params, y, x, n_train, mean, std):
+    """On the held-out part y[n_train:], in the original units: one-step predictions (the
+    network reads the true series from its start, h = 0 at y[0]), the 'same as last
+    value' baseline, and a forecast that starts from the end of the training part."""
+    z = (y - mean) / std
+    pred = model.predict(params, z[:-1]) * std + mean     # pred[i] predicts y[i + 1]
+    inputs, targets = y[n_train - 1:-1], y[n_train:]
+    predictions = pred[n_train - 1:]
+    forecast = model.forecast(params, z[:n_train], len(y) - n_train) * std + mean
+    rmse = lambda a: float(np.sqrt(np.mean((a - targets) ** 2)))   # noqa: E731
+    return dict(test_x=x[n_train - 1:], test_inputs=inputs, test_targets=targets,
+                test_predictions=predictions, test_mse=rmse(predictions) ** 2,
+                test_rmse=rmse(predictions), baseline_rmse=rmse(inputs),
+                forecast_x=x, forecast_seed=y[:n_train], forecast_true=targets,
+                forecast=forecast, forecast_rmse=rmse(forecast))
