@@ -84,7 +84,9 @@ def check_steps(steps, num_points):
 def read_csv_column(path, column=None):
     """One numeric column of a CSV file with a header row.
 
-    column: the column's name; by default the only numeric column, or the last one.
+    column: the column's name; by default the only numeric column, or the last one (a
+    column counts as numeric when most of its cells are numbers: a stray bad cell in it
+    is then reported, not passed over).
     Returns (y, x, x_label, column): y the column's values, shape (N,); x the first column
     when it is another numeric, strictly increasing one (a year, a time), else the row
     numbers 0..N-1, with its name as x_label. Raises ValueError with a message that names
@@ -109,9 +111,10 @@ def read_csv_column(path, column=None):
         return [r[j].strip() if j < len(r) else "" for r in body]
 
     if column is None:
-        numeric = [j for j in range(len(header)) if all(is_number(c) for c in cells(j))]
+        numeric = [j for j in range(len(header))
+                   if sum(is_number(c) for c in cells(j)) > len(body) / 2]
         if not numeric:
-            raise ValueError(f"{path} has no column of numbers only; name one with --column "
+            raise ValueError(f"{path} has no column of numbers; name one with --column "
                              f"(columns: {', '.join(header)})")
         j = numeric[-1]
     elif column in header:

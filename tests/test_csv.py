@@ -1,0 +1,129 @@
+"""Training on a column of a CSV file, and refusing files it cannot use."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import rnn_cos
+import training
+from conftest import ROOT
+from data import read_csv_column
+
+SUNSPOTS = os.path.join(ROOT, "datasets", "sunspots_yearly.csv")
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def sunspot_rows():
+    with open(SUNSPOTS, newline="") as f:
+        rows = list(csv.reader(f))
+    return [float(r[0]) for r in rows[1:]], [float(r[1]) for r in rows[1:]]
+
+
+def test_default_column_is_the_last_numeric_one_and_x_the_year():
+    years, spots = sunspot_rows()
+    y, x, x_label, column = read_csv_column(SUNSPOTS)
+    assert column == "SUNACTIVITY" and x_label == "YEAR"
+    np.testing.assert_array_equal(y, spots)
+    np.testing.assert_array_equal(x, years)
+    assert len(y) == 309
+
+
+def test_named_column_and_row_numbers(tmp_path):
+    path = write(tmp_path, "a.csv", "name,a,b\nx,1,5\ny,2,3\nz,4,1\n")
+    y, x, x_label, column = read_csv_column(path, "a")
+    np.testing.assert_array_equal(y, [1, 2, 4])
+    assert column == "a" and x_label == "row"        # 'name' is not numeric
+    np.testing.assert_array_equal(x, [0, 1, 2])
+    assert read_csv_column(path)[3] == "b"            # the last numeric column
+
+
+@pytest.mark.parametrize("text, column, words", [
+    ("", None, "is empty"),
+    ("a,b\n", None, "no rows of data"),
+    ("a,b\n1,2\n3,4\n", "c", "no column 'c' (columns: a, b)"),
+    ("a,b\n1,2\n3,oops\n5,6\n", "b", "line 3: 'oops' in column 'b' is not a number"),
+    ("a,b\n1,2\n3,\n5,6\n", "b", "line 3: empty cell in column 'b'"),
+    ("a,b\n1,2\n3\n5,6\n", "b", "line 3: empty cell in column 'b'"),
+    ("a\nx\ny\n", None, "no column of numbers"),
+    ("a,b\n1,2\n2,x\n3,4\n", None, "line 3: 'x' in column 'b' is not a number"),
+    ("a,b\n1,7\n2,7\n3,7\n", "b", "constant"),
+    ("a\n1\nnan\n3\n", "a", "'nan' in column 'a' is not a number"),
+])
+def test_bad_files(tmp_path, text, column, words):
+    path = write(tmp_path, "bad.csv", text)
+    with pytest.raises(ValueError) as e:
+        read_csv_column(path, column)
+    assert words in str(e.value) and path in str(e.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="cannot read .*nope.csv"):
+        read_csv_column(str(tmp_path / "nope.csv"))
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_bad_files_on_the_command_line_exit_2_and_write_nothing(tmp_path):
+    rows = "t,v\n" + "".join(f"{i},{np.sin(i)}\n" for i in range(20))
+    cases = {
+        "missing": (str(tmp_path / "missing.csv"), []),
+        "folder": (str(tmp_path), []),
+        "empty": (write(tmp_path, "empty.csv", ""), []),
+        "unknown column": (write(tmp_path, "u.csv", rows), ["--column", "w"]),
+        "text cell": (write(tmp_path, "t.csv", rows + "20,abc\n"), []),
+        "constant": (write(tmp_path, "c.csv", "v\n" + "3\n" * 40), []),
+        "too few rows": (write(tmp_path, "few.csv", rows), []),   # 20 rows, --steps 20
+    }
+    for kind, (path, extra) in cases.items():
+        out = tmp_path / ("out_" + kind.replace(" ", "_"))
+        p = cli("--csv", path, *extra, "--iters", "50", "--out", str(out))
+        assert p.returncode == 2, (kind, p.stderr)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("rnn_cos.py: error: "), (kind, p.stderr)
+        assert "Traceback" not in p.stderr
+        assert not out.exists(), kind
+    assert "'abc'" in cli("--csv", cases["text cell"][0]).stderr
+    assert "line 22" in cli("--csv", cases["text cell"][0]).stderr
+    assert "at least 26" in cli("--csv", cases["too few rows"][0]).stderr
+
+
+def test_column_without_csv_is_refused():
+    p = cli("--column", "v")
+    assert p.returncode == 2 and "--csv" in p.stderr
+
+
+def test_sunspots_short_run_beats_same_as_last_value(tmp_path, capsys):
+    out = tmp_path / "sun"
+    status = training.main(rnn_cos, ["--csv", SUNSPOTS, "--iters", "2000", "--no-plot",
+                                     "--quiet", "--out", str(out)])
+    assert status == 0
+    _, spots = sunspot_rows()
+    spots = np.array(spots)
+    n_train = 247                                      # round(0.8 * 309); 62 held out
+    with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
+        r = {k: f[k] for k in f.files}
+    # normalised with the training part only; results in the original units
+    assert float(r["mean"]) == pytest.approx(spots[:n_train].mean())
+    assert float(r["std"]) == pytest.approx(spots[:n_train].std())
+    np.testing.assert_array_equal(r["test_targets"], spots[n_train:])
+    baseline = np.sqrt(np.mean((spots[n_train:] - spots[n_train - 1:-1]) ** 2))
+    assert float(r["baseline_rmse"]) == pytest.approx(baseline)
+    rmse = np.sqrt(np.mean((r["test_predictions"] - spots[n_train:]) ** 2))
+    assert float(r["test_rmse"]) == pytest.approx(rmse)
+    assert rmse < 0.9 * baseline, (rmse, baseline)
+    assert r["forecast"].shape == (62,) and np.all(np.isfinite(r["forecast"]))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["baseline_rmse"] == pytest.approx(baseline)
+    assert metrics["settings"]["column"] == "SUNACTIVITY"
