@@ -133,10 +133,12 @@ def plot_forecast(r, path):
     k = len(seed)
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
-    ax.plot(x[:k], seed, color=COLORS["seed"], lw=1.5, label=f"seed: {k} true values")
+    shown = min(k, max(40, 2 * len(fc)))      # a long seed: only its end, for scale
+    ax.plot(x[k - shown:k], seed[k - shown:], color=COLORS["seed"], lw=1.5,
+            label=f"seed: {k} true values" if shown == k else f"seed (last {shown} of {k})")
     ax.plot(x[k:], truth, color=COLORS["truth"], lw=5, alpha=0.4, label="true continuation")
     ax.plot(x[k:], fc, color=COLORS["prediction"], lw=1.5, marker=dots(fc), ms=4,
-            label="forecast (own predictions fed back)")
+            label="forecast, fed its own output")
     ax.axvline(x[k - 1], color="black", ls=":", lw=1)
     ax.set_xlabel(str(r["x_label"]))
     ax.set_ylabel(str(r["y_label"]))
