@@ -5,8 +5,8 @@ process, at the same hidden size, on the same windows.
     python benchmarks/bench_train.py                 # hidden sizes 100 and 32
     python benchmarks/bench_train.py --default-run   # also time `python rnn_cos.py`
 
-Prints microseconds per iteration (best of --repeats rounds, the two formulations taking
-turns so that both see the same machine load) and the ratio.
+Prints the median microseconds per iteration of each and the median ratio over rounds
+in which the two formulations take turns, so that both see the same machine load.
 """
 import argparse
 import os
@@ -36,7 +36,10 @@ def literal_step(params, mem, inputs, targets, hprev, lr):
     adagrad_literal(params, grads, mem, lr)
 
 
-def bench(hidden, steps, iters, repeats):
+def bench(hidden, steps, iters, rounds):
+    """Median time per iteration of each formulation, and the median of the per-round
+    ratios: in each round both run the same `iters` windows, one right after the other,
+    so that both see the same load on a shared machine."""
     data = CosineData(1000, 0.0, 0.5 * 999, seed=0)
     windows = [data.next_batch(steps) for _ in range(iters)]
     init = rnn_cos.init_params(hidden, np.random.default_rng(0))
@@ -45,39 +48,40 @@ def bench(hidden, steps, iters, repeats):
     fast_mem = np.zeros_like(flat)
     lit_params = {k: v.copy() for k, v in init.items()}
     lit_mem = {k: np.zeros_like(v) for k, v in init.items()}
-    best = {"fast": np.inf, "literal": np.inf}
-    for _ in range(repeats):
+    fast, literal = [], []
+    for _ in range(rounds):
         t = time.perf_counter()
         for inputs, targets in windows:
             fast_step(fast_params, flat, fast_mem, inputs, targets, hprev, 0.01)
-        best["fast"] = min(best["fast"], (time.perf_counter() - t) / iters)
+        fast.append((time.perf_counter() - t) / iters)
         t = time.perf_counter()
         for inputs, targets in windows:
             literal_step(lit_params, lit_mem, inputs, targets, hprev, 0.01)
-        best["literal"] = min(best["literal"], (time.perf_counter() - t) / iters)
-    # same arithmetic, so the same weights after the same updates
+        literal.append((time.perf_counter() - t) / iters)
+    # the same arithmetic, so the same weights after the same updates
     drift = max(np.max(np.abs(fast_params[k] - lit_params[k])) for k in init)
-    return best, drift
+    ratio = np.median(np.array(literal) / np.array(fast))
+    return np.median(fast), np.median(literal), ratio, drift
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument("--hidden", type=int, nargs="+", default=[100, 32])
     p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--iters", type=int, default=1000, help="iterations per round")
-    p.add_argument("--repeats", type=int, default=5, help="rounds; the best is kept")
+    p.add_argument("--iters", type=int, default=200, help="iterations per round")
+    p.add_argument("--rounds", type=int, default=25, help="rounds, each formulation in turn")
     p.add_argument("--default-run", action="store_true",
                    help="also time the default `python rnn_cos.py` (100,000 iterations, "
                         "plots included) as a separate process")
     args = p.parse_args()
-    print(f"{args.steps} time steps per iteration, best of {args.repeats} rounds of "
-          f"{args.iters} iterations")
+    print(f"{args.steps} time steps per iteration; {args.rounds} rounds of {args.iters} "
+          f"iterations, the two formulations taking turns; medians")
     print(f"{'hidden':>6}  {'rnn_cos.py':>12}  {'literal':>12}  {'speed-up':>8}  "
           f"{'max weight difference':>21}")
     for hidden in args.hidden:
-        best, drift = bench(hidden, args.steps, args.iters, args.repeats)
-        print(f"{hidden:>6}  {best['fast'] * 1e6:>9.1f} us  {best['literal'] * 1e6:>9.1f} us  "
-              f"{best['literal'] / best['fast']:>7.2f}x  {drift:>21.1e}")
+        fast, literal, ratio, drift = bench(hidden, args.steps, args.iters, args.rounds)
+        print(f"{hidden:>6}  {fast * 1e6:>9.1f} us  {literal * 1e6:>9.1f} us  "
+              f"{ratio:>7.2f}x  {drift:>21.1e}")
     if args.default_run:
         out = os.path.join(ROOT, "results")
         t = time.perf_counter()
