@@ -144,6 +144,23 @@ def forecast(params, seed_values, n_future):
     return h @ Why[0] + by[0, 0]                     # y_t = Why h_t + by, the forecasts
 
 
+def hidden_gradients(params, inputs, target):
+    """||dL/dh_{T-k}|| for k = 0..T-1, where L = (y_T - target)^2 is the loss of the last
+    step alone, after running over inputs (T,) from zeros. Shape (T,).
+
+    Each step back multiplies the gradient by Whh^T diag(1 - h_t^2): unless Whh is large
+    enough to make up for the tanh's slope, which is at most 1, the product shrinks
+    geometrically. That is the vanishing gradient."""
+    Whh, Why = params["Whh"], params["Why"]
+    hs, ys = forward(params, inputs, init_state(Whh.shape[0]))
+    dh = 2.0 * (ys[-1] - target) * Why[0]                # dL/dh_T
+    norms = np.empty(len(hs) - 1)
+    for k, t in enumerate(range(len(hs) - 1, 0, -1)):
+        norms[k] = np.linalg.norm(dh)                    # ||dL/dh_t||, t = T - k
+        dh = Whh.T.dot((1.0 - hs[t] ** 2) * dh)          # dL/dh_{t-1}
+    return norms
+
+
 # ---------------------------------------------------------------------------------------
 # the script: command line, training loop, evaluation, saving and plots (training.py)
 if __name__ == "__main__":
