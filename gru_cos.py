@@ -50,7 +50,8 @@ def forward(params, inputs, hprev):
     x = np.asarray(inputs, dtype=float)
     T, H = len(x), hprev.shape[0]
     Wzr = np.vstack([params["Wz"], params["Wr"]])        # both gates in one product
-    Wzr_h, Wh_h = Wzr[:, :H], params["Wh"][:, :H]        # the parts acting on h
+    Wzr_h = np.ascontiguousarray(Wzr[:, :H])             # the parts acting on h
+    Wh_h = np.ascontiguousarray(params["Wh"][:, :H])     # (contiguous copies: faster)
     xzr = np.outer(x, Wzr[:, H]) + np.concatenate([params["bz"][:, 0], params["br"][:, 0]])
     xh = np.outer(x, params["Wh"][:, H]) + params["bh"][:, 0]   # input terms, every t
     hs = np.empty((T + 1, H))
@@ -88,13 +89,14 @@ def backward(params, x, hs, zr, hcs, dh_y):
     from the output y_t. Returns the gradients of Wz, Wr, Wh, bz, br, bh and dhs (T, H),
     row t-1 = dL/dh_t."""
     T, H = len(x), hs.shape[1]
-    Wzr_h_T = np.vstack([params["Wz"], params["Wr"]])[:, :H].T   # (H, 2H)
-    Wh_h_T = params["Wh"][:, :H].T
+    Wzr_h = np.ascontiguousarray(np.vstack([params["Wz"], params["Wr"]])[:, :H])  # (2H, H)
+    Wh_h = np.ascontiguousarray(params["Wh"][:, :H])                              # (H, H)
     hprev, z, r = hs[:-1], zr[:, 0], zr[:, 1]
     # what does not depend on the incoming gradient, for all t before the loop:
     from_dh_z = (hcs - hprev) * z * (1 - z)              # da_z = dh_t (h~_t - h_{t-1}) sigmoid'(a_z)
     from_dh_c = z * (1 - hcs ** 2)                       # da_h = dh_t z_t tanh'(a_h)
     from_drh_r = hprev * r * (1 - r)                     # da_r = d(r h)_t h_{t-1} sigmoid'(a_r)
+    keep = 1 - z                                         # dh_{t-1} = dh_t (1 - z_t) + ...
     da_zr = np.empty((T, 2, H))                          # dL/d(a_z, a_r), per t
     da_c = np.empty((T, H))                              # dL/da_h, per t
     dhs = np.empty((T, H))
@@ -102,11 +104,11 @@ def backward(params, x, hs, zr, hcs, dh_y):
     for t in range(T - 1, -1, -1):
         dh = dhs[t] = dh_y[t] + dhnext                   # dL/dh_t
         da_c[t] = dh * from_dh_c[t]                      # into the candidate's a_h
-        drh = Wh_h_T.dot(da_c[t])                        # into r_t * h_{t-1}
+        drh = da_c[t].dot(Wh_h)                          # into r_t * h_{t-1}: Wh_h^T da_h
         da_zr[t, 0] = dh * from_dh_z[t]                  # into a_z
         da_zr[t, 1] = drh * from_drh_r[t]                # into a_r
-        dhnext = (dh * (1 - z[t]) + drh * r[t]           # h_{t-1} directly, through r_t h_{t-1}
-                  + Wzr_h_T.dot(da_zr[t].ravel()))       # and through both gates
+        dhnext = (dh * keep[t] + drh * r[t]              # h_{t-1} directly, through r_t h_{t-1}
+                  + da_zr[t].ravel().dot(Wzr_h))         # and through both gates
     # weight gradients as matrix products: dW = sum_t da_t [input of that product]^T
     dWzr = da_zr.reshape(T, 2 * H).T @ np.column_stack([hprev, x])    # rows [h_{t-1}; x_t]
     dWh = da_c.T @ np.column_stack([r * hprev, x])                      # rows [r_t h_{t-1}; x_t]

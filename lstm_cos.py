@@ -68,7 +68,7 @@ def forward(params, inputs, state):
     W, b = stacked(params)
     x = np.asarray(inputs, dtype=float)
     T, H = len(x), W.shape[0] // 4
-    Wh = W[:, :H]                                        # acts on h_{t-1}
+    Wh = np.ascontiguousarray(W[:, :H])                  # acts on h_{t-1} (contiguous: faster)
     xb = np.outer(x, W[:, H]) + b                        # W_x x_t + b, every t at once
     hs, cs = np.empty((T + 1, H)), np.empty((T + 1, H))
     hs[0], cs[0] = state[0][:, 0], state[1][:, 0]
@@ -116,7 +116,7 @@ def backward(params, x, hs, cs, gates, dh_y):
     from_dc = np.stack([cs[:-1] * f * (1 - f),           # da_f = dC_t C_{t-1} sigmoid'(a_f)
                         cc * i * (1 - i),                # da_i = dC_t C~_t sigmoid'(a_i)
                         i * (1 - cc ** 2)], axis=1)      # da_c = dC_t i_t tanh'(a_c)
-    Wh_T = W[:, :H].T                                    # (H, 4H)
+    Wh = np.ascontiguousarray(W[:, :H])                  # (4H, H)
     da = np.empty((T, 4, H))                             # dL/d(pre-activations), per t
     dhs = np.empty((T, H))
     dhnext, dcnext = np.zeros(H), np.zeros(H)            # from step t+1 into h_t, C_t
@@ -126,7 +126,7 @@ def backward(params, x, hs, cs, gates, dh_y):
         da[t, 0] = from_dh[t] * dh                       # into a_o
         da[t, 1:] = from_dc[t] * dc                      # into a_f, a_i, a_c
         dcnext = dc * f[t]                               # C_t = f_t C_{t-1} + ...
-        dhnext = Wh_T.dot(da[t].ravel())                 # back into h_{t-1}
+        dhnext = da[t].ravel().dot(Wh)                   # back into h_{t-1}: Wh^T da_t
     # weight gradients as matrix products: dW = sum_t da_t [h_{t-1}; x_t]^T
     z = np.column_stack([hs[:-1], x])                    # rows [h_{t-1}; x_t]   (T, H+1)
     dW = da.reshape(T, 4 * H).T @ z                      # (4H, H+1)
