@@ -199,3 +199,57 @@ def test_plot_results_rejects_bad_files(tiny_run, tmp_path):
         f["loss"]
     assert marker.exists()
     pickle                                          # (imported for the reader: see Marker)
+
+
+@pytest.mark.parametrize("script", ["lstm_cos.py", "gru_cos.py"])
+def test_cell_scripts_write_everything(script, tmp_path):
+    name = script[:-3]
+    out = tmp_path / name
+    p = run(script, "--iters", "100", "--hidden", "4", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert sorted(os.listdir(out)) == sorted([f"{name}.npz", "metrics.json", *PNGS])
+    with np.load(out / f"{name}.npz", allow_pickle=False) as f:
+        assert str(f["model"]) == name and f["loss"].shape == (100,)
+    p = run("plot_results.py", "--results", str(out / f"{name}.npz"), "--out",
+            str(tmp_path / "again"))
+    assert p.returncode == 0, p.stderr
+    for png in PNGS:
+        assert is_png(tmp_path / "again" / png)
+
+
+@pytest.mark.parametrize("script", ["lstm_cos.py", "gru_cos.py", "compare_cells.py"])
+@pytest.mark.parametrize("args, words", [
+    (["--iters", "0"], "--iters"),
+    (["--iters", "many"], "--iters"),
+    (["--hidden", "-2"], "--hidden"),
+    (["--seed", "-1"], "--seed"),
+])
+def test_other_scripts_share_the_bad_input_handling(tmp_path, script, args, words):
+    out = tmp_path / "never"
+    p = run(script, *args, "--out", str(out))
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{script}: error: ") and words in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("script", ["lstm_cos.py", "gru_cos.py"])
+def test_cell_scripts_refuse_bad_learning_rate_and_steps(tmp_path, script):
+    for args in (["--lr", "nan"], ["--steps", "1000"]):
+        p = run(script, *args, "--out", str(tmp_path / "never"))
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "never").exists()
+
+
+def test_compare_cells_tiny_run(tmp_path):
+    out = tmp_path / "cmp"
+    p = run("compare_cells.py", "--iters", "150", "--hidden", "4", "--quiet", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert sorted(os.listdir(out)) == ["compare.json", "compare.png", "vanishing.png"]
+    assert is_png(out / "compare.png") and is_png(out / "vanishing.png")
+    summary = json.loads((out / "compare.json").read_text())
+    assert set(summary["cells"]) == {"RNN", "LSTM", "GRU"}
+    assert summary["cells"]["LSTM"]["parameters"] == 4 * 4 * (4 + 1 + 1) + 4 + 1
+    assert summary["cells"]["GRU"]["parameters"] == 3 * 4 * (4 + 1 + 1) + 4 + 1
+    for name in ("RNN", "LSTM", "GRU"):
+        assert name in p.stdout
