@@ -35,6 +35,8 @@ def parse_args(argv=None):
                    help="training iterations for each cell")
     p.add_argument("--hidden", type=training.positive_int, default=rnn_cos.DEFAULTS["hidden"],
                    help="hidden size of every cell")
+    p.add_argument("--lr", type=training.positive_float, default=rnn_cos.DEFAULTS["lr"],
+                   help="Adagrad learning rate of every cell")
     p.add_argument("--seed", type=training.integer, default=rnn_cos.DEFAULTS["seed"],
                    help="seed of the data and of the initial weights")
     p.add_argument("--out", default=os.path.join("results", "compare"),
@@ -57,7 +59,8 @@ def vanishing(model, params, resolution):
 def train_one(model, args, quiet):
     """Train one cell as rnn_cos.py would with these settings; returns what was measured."""
     settings = training.parse_args(model, ["--iters", str(args.iters), "--hidden",
-                                           str(args.hidden), "--seed", str(args.seed)])
+                                           str(args.hidden), "--seed", str(args.seed),
+                                           "--lr", repr(args.lr)])
     data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
     task = training.cosine_task(settings, data_seed)
     params = model.init_params(args.hidden, np.random.default_rng(init_seed))
@@ -171,14 +174,16 @@ def main(argv=None):
             train_loss_last_1000=float(np.mean(run["losses"][-1000:])),
             gradient_ratio_trained={str(k): float(v[k]) for k in (10, 20, 50, 100)},
             gradient_ratio_init={str(k): float(run["vanishing_init"][k]) for k in (10, 20, 50, 100)})
-    summary = dict(iters=args.iters, hidden=args.hidden, seed=args.seed, cells=table)
+    summary = dict(iters=args.iters, hidden=args.hidden, lr=args.lr, seed=args.seed,
+                   cells=table)
     import matplotlib
     matplotlib.use("Agg")
     plot_compare(runs, os.path.join(args.out, "compare.png"))
     plot_vanishing(runs, os.path.join(args.out, "vanishing.png"))
     training.save_json(os.path.join(args.out, "compare.json"), summary)
 
-    print(f"{args.iters:,} iterations each, hidden size {args.hidden}, seed {args.seed}")
+    print(f"{args.iters:,} iterations each, hidden size {args.hidden}, learning rate "
+          f"{args.lr:g}, seed {args.seed}")
     print(f"{'cell':<5} {'one-step test MSE':>17} {'forecast RMSE':>13} "
           f"{'us/iteration':>12} {'parameters':>10} {'gradient at k=20':>16}")
     for name, row in table.items():
