@@ -37,15 +37,12 @@ def parse_args(argv=None):
                    help="hidden size of every cell")
     p.add_argument("--lr", type=training.positive_float, default=rnn_cos.DEFAULTS["lr"],
                    help="Adagrad learning rate of every cell")
-    p.add_argument("--seed", type=training.integer, default=rnn_cos.DEFAULTS["seed"],
+    p.add_argument("--seed", type=training.seed_int, default=rnn_cos.DEFAULTS["seed"],
                    help="seed of the data and of the initial weights")
     p.add_argument("--out", default=os.path.join("results", "compare"),
                    help="folder for compare.png, vanishing.png and compare.json")
     p.add_argument("--quiet", action="store_true", help="print only the table")
-    args = p.parse_args(argv)
-    if args.seed < 0:
-        p.error(f"argument --seed: expected an integer >= 0, got {args.seed}")
-    return args
+    return p.parse_args(argv)
 
 
 def vanishing(model, params, resolution):

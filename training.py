@@ -38,41 +38,23 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def checked(kind, ok, expected):
+    """An argparse type: text -> kind(text), refused with a message unless ok(value)."""
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+    return convert
 
 
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
-    return value
-
-
-def nonnegative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
-
-
-def integer(text):
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
+positive_int = checked(int, lambda v: v >= 1, "a positive integer")
+positive_float = checked(float, lambda v: math.isfinite(v) and v > 0, "a positive finite number")
+nonnegative_float = checked(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+seed_int = checked(int, lambda v: v >= 0, "an integer >= 0")
 
 
 def build_parser(model):
@@ -96,7 +78,7 @@ def build_parser(model):
                    help="spacing of the x values of the cosine (its sampling step)")
     p.add_argument("--points", type=positive_int, default=d["points"],
                    help="number of points of the noisy training cosine")
-    p.add_argument("--seed", type=integer, default=d["seed"],
+    p.add_argument("--seed", type=seed_int, default=d["seed"],
                    help="random seed of the data, the windows and the initial weights")
     p.add_argument("--carry-hprev", action=argparse.BooleanOptionalAction,
                    default=d["carry_hprev"],
@@ -124,8 +106,6 @@ def parse_args(model, argv=None):
                      f"{args.steps + 1} points, but the data has {args.points} (--points)")
     if args.column is not None and args.csv is None:
         parser.error("argument --column: goes with --csv FILE")
-    if args.seed < 0:
-        parser.error(f"argument --seed: expected an integer >= 0, got {args.seed}")
     return args
 
 
