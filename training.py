@@ -104,6 +104,11 @@ def parse_args(model, argv=None):
     if args.csv is None and args.steps + 1 > args.points:
         parser.error(f"argument --steps: a window of {args.steps} steps needs "
                      f"{args.steps + 1} points, but the data has {args.points} (--points)")
+    top = TEST_PERIODS * 2 * np.pi / (WARMUP + 2)       # the test cosine needs its steps
+    if args.csv is None and args.resolution > top:
+        parser.error(f"argument --resolution: at most {top:.3g}, so that the clean test "
+                     f"cosine has more than {WARMUP} steps after its warm-up; got "
+                     f"{args.resolution:g}")
     if args.column is not None and args.csv is None:
         parser.error("argument --column: goes with --csv FILE")
     return args
@@ -389,6 +394,23 @@ def main(model, argv=None):
         print(f"stopped by Ctrl-C after {done:,} of {args.iters:,} iterations; "
               f"saving what was trained so far")
 
+    try:
+        results, recent, written = save_results(model, args, task, params, losses,
+                                                t_train, interrupted)
+    except KeyboardInterrupt:
+        return fail(prog, "interrupted while saving; every file written is whole", 130)
+
+    say(f"trained {done:,} iterations in {t_train:.1f} s ({done / t_train:,.0f} it/s); "
+        f"mean loss of the last 1,000: {recent:.5f}{task['loss_note']}")
+    print(task["summary"](results))
+    say(f"wrote {', '.join(written)} in {time.perf_counter() - t_start:.1f} s")
+    return 130 if interrupted else 0
+
+
+def save_results(model, args, task, params, losses, t_train, interrupted):
+    """Evaluate the trained model, write the npz, metrics.json and (unless --no-plot) the
+    figures. Returns the results, the mean of the last 1,000 losses and the paths."""
+    done = len(losses)
     results = task["evaluate"](model, params)
     recent = float(np.mean(losses[-1000:]))
     settings = dict(model=model.NAME, iters=args.iters, iters_done=done, steps=args.steps,
@@ -407,12 +429,7 @@ def main(model, argv=None):
     if not args.no_plot:
         import plot_results                  # matplotlib only when plotting
         written += plot_results.plot_file(npz_path, args.out)
-
-    say(f"trained {done:,} iterations in {t_train:.1f} s ({done / t_train:,.0f} it/s); "
-        f"mean loss of the last 1,000: {recent:.5f}{task['loss_note']}")
-    print(task["summary"](results))
-    say(f"wrote {', '.join(written)} in {time.perf_counter() - t_start:.1f} s")
-    return 130 if interrupted else 0
+    return results, recent, written
 
 
 def cosine_task(args, seed):

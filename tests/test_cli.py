@@ -84,6 +84,9 @@ def test_no_plot_writes_no_figures(tmp_path):
     (["--steps", "1000"], "--steps"),            # needs 1001 points; the data has 1000
     (["--points", "30", "--steps", "30"], "--steps"),
     (["--resolution", "0"], "--resolution"),
+    (["--resolution", "3"], "--resolution"),             # too coarse for the test cosine
+    (["--seed", "-1"], "--seed"),
+    (["--column", "v"], "--csv"),
     (["--bogus"], "unrecognized"),
 ])
 def test_bad_arguments_one_line_exit_2_nothing_written(tmp_path, args, words):
