@@ -9,7 +9,6 @@ vanishing.png (how fast the gradient of the last step's loss fades with the numb
 steps back, at initialisation and after training) and compare.json, and prints a table.
 """
 import argparse
-import json
 import os
 import sys
 import time

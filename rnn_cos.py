@@ -10,7 +10,8 @@ Adagrad. Run it:
     python rnn_cos.py --help     # every option
 
 The file reads top to bottom: defaults, parameters, the forward pass, lossFun
-(forward, loss and backward), prediction and forecasting, then the script. The
+(forward, loss and backward), prediction, forecasting and the gradient that vanishes
+(hidden_gradients), then the script. The
 training loop, Adagrad, the command line and saving are shared with the LSTM and GRU
 scripts and live in training.py.
 """
