@@ -52,8 +52,8 @@ def forward(params, inputs, hprev):
     Wzr = np.vstack([params["Wz"], params["Wr"]])        # both gates in one product
     Wzr_h = np.ascontiguousarray(Wzr[:, :H])             # the parts acting on h
     Wh_h = np.ascontiguousarray(params["Wh"][:, :H])     # (contiguous copies: faster)
-    xzr = np.outer(x, Wzr[:, H]) + np.concatenate([params["bz"][:, 0], params["br"][:, 0]])
-    xh = np.outer(x, params["Wh"][:, H]) + params["bh"][:, 0]   # input terms, every t
+    xzr = x[:, None] * Wzr[:, H] + np.concatenate([params["bz"][:, 0], params["br"][:, 0]])
+    xh = x[:, None] * params["Wh"][:, H] + params["bh"][:, 0]   # input terms, every t
     hs = np.empty((T + 1, H))
     hs[0] = hprev[:, 0]
     zr = np.empty((T, 2, H))
@@ -76,9 +76,9 @@ def lossFun(params, inputs, targets, hprev):
     x = np.asarray(inputs, dtype=float)
     hs, zr, hcs, ys = forward(params, x, hprev)
     err = ys - targets
-    loss = float(np.mean(err ** 2))
+    loss = float(err @ err) / len(x)                     # L = 1/T sum_t (y_t - target_t)^2
     dy = 2.0 * err / len(x)                              # dL/dy_t
-    grads, _ = backward(params, x, hs, zr, hcs, np.outer(dy, params["Why"][0]))
+    grads, _ = backward(params, x, hs, zr, hcs, dy[:, None] * params["Why"][0])
     grads["Why"] = (dy @ hs[1:])[None, :]                # sum_t dy_t h_t^T
     grads["by"] = np.array([[dy.sum()]])                 # sum_t dy_t
     return loss, grads, hs[-1][:, None].copy()

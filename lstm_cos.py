@@ -69,7 +69,7 @@ def forward(params, inputs, state):
     x = np.asarray(inputs, dtype=float)
     T, H = len(x), W.shape[0] // 4
     Wh = np.ascontiguousarray(W[:, :H])                  # acts on h_{t-1} (contiguous: faster)
-    xb = np.outer(x, W[:, H]) + b                        # W_x x_t + b, every t at once
+    xb = x[:, None] * W[:, H] + b                        # W_x x_t + b, every t at once
     hs, cs = np.empty((T + 1, H)), np.empty((T + 1, H))
     hs[0], cs[0] = state[0][:, 0], state[1][:, 0]
     gates = np.empty((T, 4, H))
@@ -94,9 +94,9 @@ def lossFun(params, inputs, targets, state):
     x = np.asarray(inputs, dtype=float)
     hs, cs, gates, ys = forward(params, x, state)
     err = ys - targets
-    loss = float(np.mean(err ** 2))
+    loss = float(err @ err) / len(x)                     # L = 1/T sum_t (y_t - target_t)^2
     dy = 2.0 * err / len(x)                              # dL/dy_t
-    grads, _ = backward(params, x, hs, cs, gates, np.outer(dy, params["Why"][0]))
+    grads, _ = backward(params, x, hs, cs, gates, dy[:, None] * params["Why"][0])
     grads["Why"] = (dy @ hs[1:])[None, :]                # sum_t dy_t h_t^T
     grads["by"] = np.array([[dy.sum()]])                 # sum_t dy_t
     return loss, grads, (hs[-1][:, None].copy(), cs[-1][:, None].copy())

@@ -74,7 +74,7 @@ def forward(params, inputs, hprev):
     # h_t = tanh(Wxh x_t + Whh h_{t-1} + bh). The input term Wxh x_t + bh does not depend
     # on h, so it is computed for every t at once (row t-1 of xh); only Whh h_{t-1} and
     # the tanh have to wait for the previous step.
-    xh = np.outer(x, Wxh[:, 0]) + bh[:, 0]              # (T, H)
+    xh = x[:, None] * Wxh[:, 0] + bh[:, 0]              # (T, H)
     hs = np.empty((T + 1, H))
     hs[0] = hprev[:, 0]
     for t in range(1, T + 1):
@@ -96,13 +96,13 @@ def lossFun(params, inputs, targets, hprev):
     T = len(x)
     hs, ys = forward(params, x, hprev)
     err = ys - targets
-    loss = float(np.mean(err ** 2))                      # L = 1/T sum_t (y_t - target_t)^2
+    loss = float(err @ err) / T                          # L = 1/T sum_t (y_t - target_t)^2
 
     # backward pass: the same steps in reverse
     dy = 2.0 * err / T                                   # dL/dy_t
     dWhy = (dy @ hs[1:])[None, :]                        # sum_t dy_t h_t^T       (1,H)
     dby = np.array([[dy.sum()]])                         # sum_t dy_t             (1,1)
-    dh_y = np.outer(dy, Why[0])                          # row t-1: Why^T dy_t, into h_t
+    dh_y = dy[:, None] * Why[0]                          # row t-1: Why^T dy_t, into h_t
     dtanh = 1.0 - hs[1:] ** 2                            # tanh'(a_t) = 1 - h_t^2
     dhraw = np.empty_like(dh_y)                          # row t-1: dL/da_t, a_t the pre-activation
     dhnext = np.zeros(Whh.shape[0])                      # dL/dh_t through h_{t+1}

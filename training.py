@@ -122,7 +122,8 @@ def adagrad_update(param, grad, mem, learning_rate, clip=5.0):
         mem += g * g                   (running sum of squared gradients, per entry)
         param -= lr * g / sqrt(mem + 1e-8)
     """
-    np.clip(grad, -clip, clip, out=grad)
+    np.minimum(grad, clip, out=grad)                 # clip to [-clip, clip], in place
+    np.maximum(grad, -clip, out=grad)
     mem += grad * grad
     param -= learning_rate * grad / np.sqrt(mem + 1e-8)
 
