@@ -16,8 +16,8 @@ class SeriesData:
     """A fixed series y_data (float64, shape (N,)) that hands out random training windows.
 
     x_data (shape (N,)) says where each value lies (default: 0, 1, 2, ...). The object
-    owns its random generator (seeded by `seed`) and never touches NumPy's global
-    random state.
+    owns its random generator (`seed`: anything np.random.default_rng takes, a Generator
+    included) and never touches NumPy's global random state.
     """
 
     def __init__(self, y_data, x_data=None, seed=None):
@@ -68,8 +68,9 @@ class CosineData(SeriesData):
         self.noise = float(noise)
         self.resolution = (xmax - xmin) / (num_points - 1)
         self.y_true = np.cos(x)
-        super().__init__(self.y_true + rng.standard_normal(num_points) * self.noise, x)
-        self.rng = rng                      # the same generator goes on to pick windows
+        # the same generator, having drawn the noise, goes on to pick the windows
+        super().__init__(self.y_true + rng.standard_normal(num_points) * self.noise, x,
+                         seed=rng)
 
 
 def check_steps(steps, num_points):

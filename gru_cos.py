@@ -15,9 +15,12 @@ The cell, acting on the concatenation [h_{t-1}; x_t]:
 Where z_t is near 0 the unit keeps h_{t-1} as it is, and the gradient passes back through
 it unchanged: the GRU's answer to vanishing gradients, with one state instead of two.
 """
+import sys
+
 import numpy as np
 
 import rnn_cos
+import training
 from lstm_cos import sigmoid
 
 DEFAULTS = dict(rnn_cos.DEFAULTS, out="results/gru")    # the RNN's defaults, own folder
@@ -144,17 +147,10 @@ def forecast(params, seed_values, n_future):
 
 
 def hidden_gradients(params, inputs, target):
-    """||dL/dh_{T-k}|| for k = 0..T-1, where L = (y_T - target)^2 is the loss of the last
-    step alone, after running over inputs (T,) from zeros. Shape (T,)."""
-    x = np.asarray(inputs, dtype=float)
-    hs, zr, hcs, ys = forward(params, x, init_state(params["Why"].shape[1]))
-    dh_y = np.zeros((len(x), hs.shape[1]))
-    dh_y[-1] = 2.0 * (ys[-1] - target) * params["Why"][0]   # only the last step's loss
-    _, dhs = backward(params, x, hs, zr, hcs, dh_y)
-    return np.linalg.norm(dhs[::-1], axis=1)
+    """||dL/dh_{T-k}|| for k = 0..T-1, L the loss of the last step alone (see
+    training.last_step_gradients). Shape (T,)."""
+    return training.last_step_gradients(sys.modules[__name__], params, inputs, target)
 
 
 if __name__ == "__main__":
-    import sys
-    import training
     sys.exit(training.main(sys.modules[__name__]))

@@ -18,9 +18,12 @@ A forget value f_t = 1 keeps C_{t-1} whole and f_t = 0 erases it: the gate says 
 to *keep*. Because C_t is a sum rather than a squashed product, the gradient can travel
 back through C unchanged while f_t stays near 1: the fix for vanishing gradients.
 """
+import sys
+
 import numpy as np
 
 import rnn_cos
+import training
 
 DEFAULTS = dict(rnn_cos.DEFAULTS, out="results/lstm")   # the RNN's defaults, own folder
 NAME = "lstm_cos"
@@ -164,17 +167,10 @@ def forecast(params, seed_values, n_future):
 
 
 def hidden_gradients(params, inputs, target):
-    """||dL/dh_{T-k}|| for k = 0..T-1, where L = (y_T - target)^2 is the loss of the last
-    step alone, after running over inputs (T,) from zeros. Shape (T,)."""
-    x = np.asarray(inputs, dtype=float)
-    hs, cs, gates, ys = forward(params, x, init_state(params["Why"].shape[1]))
-    dh_y = np.zeros((len(x), hs.shape[1]))
-    dh_y[-1] = 2.0 * (ys[-1] - target) * params["Why"][0]   # only the last step's loss
-    _, dhs = backward(params, x, hs, cs, gates, dh_y)
-    return np.linalg.norm(dhs[::-1], axis=1)
+    """||dL/dh_{T-k}|| for k = 0..T-1, L the loss of the last step alone (see
+    training.last_step_gradients). Shape (T,)."""
+    return training.last_step_gradients(sys.modules[__name__], params, inputs, target)
 
 
 if __name__ == "__main__":
-    import sys
-    import training
     sys.exit(training.main(sys.modules[__name__]))

@@ -291,6 +291,19 @@ def evaluate_forecast(model, params, resolution):
                 forecast=forecast, forecast_rmse=rmse)
 
 
+def last_step_gradients(model, params, inputs, target):
+    """||dL/dh_{T-k}|| for k = 0..T-1, where L = (y_T - target)^2 is the loss of the last
+    step alone, after running over inputs (T,) from zeros. For a model whose
+    forward(params, x, state) returns (hs, *cache, ys) and whose backward(params, x, hs,
+    *cache, dh_y) returns (grads, dhs) with dhs[t-1] = dL/dh_t (the LSTM and the GRU)."""
+    x = np.asarray(inputs, dtype=float)
+    hs, *cache, ys = model.forward(params, x, model.init_state(params["Why"].shape[1]))
+    dh_y = np.zeros((len(x), hs.shape[1]))
+    dh_y[-1] = 2.0 * (ys[-1] - target) * params["Why"][0]   # only the last step's loss
+    _, dhs = model.backward(params, x, hs, *cache, dh_y)
+    return np.linalg.norm(dhs[::-1], axis=1)
+
+
 # ---------------------------------------------------------------------------------------
 # saving: every file is written to a temporary file in the same folder, then renamed,
 # so a crash never leaves half a file

@@ -25,7 +25,7 @@ def random_state(model, H, rng):
     return rng.uniform(-0.8, 0.8, state.shape)
 
 
-@pytest.mark.parametrize("model", [lstm_cos, gru_cos, rnn_cos])
+@pytest.mark.parametrize("model", [lstm_cos, gru_cos])
 @pytest.mark.parametrize("H,T", SHAPES)
 def test_gradients_match_finite_differences(model, H, T):
     rng = np.random.default_rng(100 * H + T)
@@ -50,9 +50,13 @@ def test_lossFun_returns_the_last_state_and_keeps_its_arguments(model):
     # running the first 4 steps, then the last 3 from the state reached, is the same
     _, _, mid = model.lossFun(params, inputs[:4], np.zeros(4), state)
     _, _, end = model.lossFun(params, inputs[4:], np.zeros(3), mid)
-    for a, b in zip(np.atleast_1d(last) if not isinstance(last, tuple) else last,
-                    np.atleast_1d(end) if not isinstance(end, tuple) else end):
+    for a, b in zip(as_tuple(last), as_tuple(end)):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def as_tuple(state):
+    """The LSTM's state is (h, C); the GRU's is h alone."""
+    return state if isinstance(state, tuple) else (state,)
 
 
 def lstm_by_hand(params, inputs, h, c):
