@@ -17,8 +17,10 @@ import numpy as np
 
 import gru_cos
 import lstm_cos
+import plumbing
 import rnn_cos
-import training
+from data import CosineData
+from plot_results import moving_average
 
 MODELS = (rnn_cos, lstm_cos, gru_cos)
 LABELS = {rnn_cos: "RNN", lstm_cos: "LSTM", gru_cos: "GRU"}
@@ -27,16 +29,16 @@ BACK = 100           # vanishing.png: gradients up to this many steps back
 
 
 def parse_args(argv=None):
-    p = training.ArgumentParser(prog="compare_cells.py",
+    p = plumbing.ArgumentParser(prog="compare_cells.py",
                                 description=__doc__.strip().splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--iters", type=training.positive_int, default=50_000,
+    p.add_argument("--iters", type=plumbing.positive_int, default=50_000,
                    help="training iterations for each cell")
-    p.add_argument("--hidden", type=training.positive_int, default=rnn_cos.DEFAULTS["hidden"],
+    p.add_argument("--hidden", type=plumbing.positive_int, default=rnn_cos.DEFAULTS["hidden"],
                    help="hidden size of every cell")
-    p.add_argument("--lr", type=training.positive_float, default=rnn_cos.DEFAULTS["lr"],
+    p.add_argument("--lr", type=plumbing.positive_float, default=rnn_cos.DEFAULTS["lr"],
                    help="Adagrad learning rate of every cell")
-    p.add_argument("--seed", type=training.seed_int, default=rnn_cos.DEFAULTS["seed"],
+    p.add_argument("--seed", type=plumbing.seed_int, default=rnn_cos.DEFAULTS["seed"],
                    help="seed of the data and of the initial weights")
     p.add_argument("--out", default=os.path.join("results", "compare"),
                    help="folder for compare.png, vanishing.png and compare.json")
@@ -54,24 +56,24 @@ def vanishing(model, params, resolution):
 
 def train_one(model, args, quiet):
     """Train one cell as rnn_cos.py would with these settings; returns what was measured."""
-    settings = training.parse_args(model, ["--iters", str(args.iters), "--hidden",
+    settings = plumbing.parse_args(model, ["--iters", str(args.iters), "--hidden",
                                            str(args.hidden), "--seed", str(args.seed),
-                                           "--lr", repr(args.lr)])
+                                           "--lr", repr(args.lr), "--no-plot"])
     data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
-    task = training.cosine_task(settings, data_seed)
+    data = CosineData(settings.points, 0.0, settings.resolution * (settings.points - 1),
+                      noise=settings.noise, seed=data_seed)
     params = model.init_params(args.hidden, np.random.default_rng(init_seed))
-    resolution = task["data"].resolution
-    at_init = vanishing(model, params, resolution)
+    at_init = vanishing(model, params, data.resolution)
     if not quiet:
         print(f"{LABELS[model]}:")
     t = time.perf_counter()
-    losses = training.train(model, params, task["data"], args.iters, settings.steps,
-                            settings.lr, model.init_state(args.hidden),
-                            progress=None if quiet else training.Progress(args.iters))
+    losses, _ = rnn_cos.train(model.lossFun, params, data, args.iters, settings.steps,
+                              settings.lr, model.init_state(args.hidden), settings.hprev,
+                              progress=plumbing.Progress(args.iters, quiet=quiet))
     seconds = time.perf_counter() - t
-    r = task["evaluate"](model, params)
+    r = rnn_cos.evaluate(model, params, data.resolution)
     return dict(losses=losses, results=r, vanishing_init=at_init,
-                vanishing_trained=vanishing(model, params, resolution),
+                vanishing_trained=vanishing(model, params, data.resolution),
                 us_per_iter=1e6 * seconds / args.iters,
                 parameters=int(sum(v.size for v in params.values())))
 
@@ -83,7 +85,7 @@ def plot_compare(runs, path):
     for model, run in runs.items():
         n = len(run["losses"])
         window = max(1, min(1000, n // 20))
-        loss_ax.plot(np.arange(1, n + 1), training.moving_average(run["losses"], window),
+        loss_ax.plot(np.arange(1, n + 1), moving_average(run["losses"], window),
                      color=COLORS[model], label=LABELS[model])
     loss_ax.set_yscale("log")
     loss_ax.set_xlabel("iteration")
@@ -123,7 +125,7 @@ def plot_compare(runs, path):
     fc_ax.legend(loc="upper center", ncol=5, fontsize="small")
     for ax in (loss_ax, err_ax, fc_ax):
         ax.grid(True, alpha=0.3)
-    training.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 
 def plot_vanishing(runs, path):
@@ -145,20 +147,20 @@ def plot_vanishing(runs, path):
                  "k steps back")
     ax.legend(ncol=3, fontsize="small", loc="lower left")
     ax.grid(True, which="major", alpha=0.3)
-    training.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 
 def main(argv=None):
     args = parse_args(argv)
-    problem = training.check_out_folder(args.out)
+    problem = plumbing.check_out_folder(args.out)
     if problem:
-        return training.fail("compare_cells.py", problem, 2)
+        return plumbing.fail("compare_cells.py", problem, 2)
     try:
         runs = {model: train_one(model, args, args.quiet) for model in MODELS}
-    except training.Diverged as e:
-        return training.fail("compare_cells.py", f"{e}; nothing was written", 1)
+    except plumbing.Diverged as e:
+        return plumbing.fail("compare_cells.py", f"{e}; nothing was written", 1)
     except KeyboardInterrupt:
-        return training.fail("compare_cells.py", "interrupted; nothing was written", 130)
+        return plumbing.fail("compare_cells.py", "interrupted; nothing was written", 130)
 
     table = {}
     for model, run in runs.items():
@@ -176,7 +178,7 @@ def main(argv=None):
     matplotlib.use("Agg")
     plot_compare(runs, os.path.join(args.out, "compare.png"))
     plot_vanishing(runs, os.path.join(args.out, "vanishing.png"))
-    training.save_json(os.path.join(args.out, "compare.json"), summary)
+    plumbing.save_json(os.path.join(args.out, "compare.json"), summary)
 
     print(f"{args.iters:,} iterations each, hidden size {args.hidden}, learning rate "
           f"{args.lr:g}, seed {args.seed}")

@@ -37,7 +37,15 @@ class SeriesData:
         """
         check_steps(steps, self.num_points)
         start = self.rng.integers(0, self.num_points - steps)  # s + steps <= num_points - 1
+        return self.batch_at(start, steps, return_x)
+
+    def batch_at(self, start, steps, return_x=False):
+        """The window of steps + 1 consecutive points from y[start], as next_batch hands
+        them out; start + steps must be at most num_points - 1."""
         window = self.y_data[start:start + steps + 1]
+        if len(window) != steps + 1 or start < 0:
+            raise ValueError(f"no window of {steps} steps starts at {start} in "
+                             f"{self.num_points} points")
         inputs, targets = window[:-1], window[1:]
         if return_x:
             return inputs, targets, self.x_data[start:start + steps + 1]
@@ -82,6 +90,40 @@ def check_steps(steps, num_points):
                          f"(num_points - 1) for {num_points} points, got {steps}")
 
 
+# ---------------------------------------------------------------------------------------
+# the clean cosines a trained network is tested on, sampled every `resolution` like the
+# training data
+WARMUP = 10          # test steps left out of the test MSE while h settles from h_0 = 0
+TEST_PERIODS = 4     # length of the clean test cosine, in periods of cos(x)
+FORECAST_SEED = 40   # clean values the forecast starts from
+FORECAST_PERIODS = 3 # how far the forecast runs on its own predictions
+# the coarsest sampling step that leaves the test cosine more than WARMUP + 1 steps
+MAX_RESOLUTION = TEST_PERIODS * 2 * np.pi / (WARMUP + 2)
+
+
+def test_cosine(resolution):
+    """A smooth, noise-free cosine over TEST_PERIODS periods: returns x (N+1,), inputs
+    cos(x[:-1]) and targets cos(x[1:]), each (N,)."""
+    n = int(round(TEST_PERIODS * 2 * np.pi / resolution))
+    x = np.arange(n + 1) * resolution
+    y = np.cos(x)
+    return x, y[:-1], y[1:]
+
+
+def forecast_cosine(resolution):
+    """FORECAST_SEED clean values of cos(x) to start a forecast from, and the
+    FORECAST_PERIODS periods that follow them: returns x (all of them), seed, truth."""
+    n_future = int(round(FORECAST_PERIODS * 2 * np.pi / resolution))
+    x = np.arange(FORECAST_SEED + n_future) * resolution
+    y = np.cos(x)
+    return x, y[:FORECAST_SEED], y[FORECAST_SEED:]
+
+
+def evaluation_steps(resolution):
+    """How many time steps the tests above run, together."""
+    return int((TEST_PERIODS + FORECAST_PERIODS) * 2 * np.pi / resolution) + FORECAST_SEED + 2
+
+
 def read_csv_column(path, column=None):
     """One numeric column of a CSV file with a header row.
 
@@ -93,18 +135,29 @@ def read_csv_column(path, column=None):
     numbers 0..N-1, with its name as x_label. Raises ValueError with a message that names
     the file (and the line, for a bad cell) on anything it cannot use.
     """
+    rows, lines = [], []                     # the rows, and the line each one ends on
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
+            reader = csv.reader(f)
+            for row in reader:
+                rows.append(row)
+                lines.append(reader.line_num)
     except (OSError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
     except csv.Error as e:
         raise ValueError(f"{path} is not a readable CSV file: {e}")
-    rows = [r for r in rows if any(cell.strip() for cell in r)]   # skip blank lines
-    if not rows:
+    filled = [i for i, r in enumerate(rows) if any(cell.strip() for cell in r)]
+    if not filled:
         raise ValueError(f"{path} is empty")
-    header = [name.strip() for name in rows[0]]
-    body = rows[1:]
+    # blank lines before the header or after the last row are harmless; one between
+    # rows of data is a missing value, and skipping it would shift the series in time
+    first, last = filled[0], filled[-1]
+    blank = sorted(set(range(first + 1, last)) - set(filled))
+    if blank:
+        raise ValueError(f"{path}, line {lines[blank[0]]}: a blank line between rows of "
+                         f"data (a missing value?); fill it in or remove the line")
+    header = [name.strip() for name in rows[first]]
+    body, lines = rows[first + 1:last + 1], lines[first + 1:last + 1]
     if not body:
         raise ValueError(f"{path} has a header but no rows of data")
 
@@ -126,9 +179,9 @@ def read_csv_column(path, column=None):
     y = np.empty(len(body))
     for i, cell in enumerate(cells(j)):
         if cell == "":
-            raise ValueError(f"{path}, line {i + 2}: empty cell in column {name!r}")
+            raise ValueError(f"{path}, line {lines[i]}: empty cell in column {name!r}")
         if not is_number(cell):
-            raise ValueError(f"{path}, line {i + 2}: {cell!r} in column {name!r} "
+            raise ValueError(f"{path}, line {lines[i]}: {cell!r} in column {name!r} "
                              f"is not a number")
         y[i] = float(cell)
     if np.all(y == y[0]):
@@ -136,9 +189,9 @@ def read_csv_column(path, column=None):
                          f"there is nothing to learn")
     x, x_label = np.arange(len(y), dtype=float), "row"
     if j != 0 and all(is_number(c) for c in cells(0)):
-        first = np.array([float(c) for c in cells(0)])
-        if np.all(np.diff(first) > 0):
-            x, x_label = first, header[0]
+        x0 = np.array([float(c) for c in cells(0)])
+        if np.all(np.diff(x0) > 0):
+            x, x_label = x0, header[0]
     return y, x, x_label, name
 
 

@@ -1,7 +1,7 @@
 """A GRU, in plain NumPy, that learns to predict the next value of a noisy cosine from the
 values before it: rnn_cos.py with the tanh cell swapped for a gated recurrent unit. The
 data, Adagrad, the training loop, the command line and the outputs are the same
-(training.py). Run it:
+(rnn_cos.py trains it with this file's lossFun). Run it:
 
     python gru_cos.py            # trains, evaluates, forecasts, writes results/gru/
     python gru_cos.py --help     # every option
@@ -20,8 +20,7 @@ import sys
 import numpy as np
 
 import rnn_cos
-import training
-from lstm_cos import sigmoid
+from lstm_cos import last_step_gradients, sigmoid
 
 DEFAULTS = dict(rnn_cos.DEFAULTS, out="results/gru")    # the RNN's defaults, own folder
 NAME = "gru_cos"
@@ -37,6 +36,12 @@ def init_params(hidden_size, rng):
     p["Why"] = rng.standard_normal((1, H)) * 0.1
     p["by"] = np.zeros((1, 1))
     return {k: p[k] for k in PARAM_NAMES}
+
+
+def param_count(hidden_size):
+    """How many numbers init_params(hidden_size) holds, without making them."""
+    H = hidden_size
+    return 3 * H * (H + 1) + 3 * H + H + 1
 
 
 def init_state(hidden_size):
@@ -148,9 +153,9 @@ def forecast(params, seed_values, n_future):
 
 def hidden_gradients(params, inputs, target):
     """||dL/dh_{T-k}|| for k = 0..T-1, L the loss of the last step alone (see
-    training.last_step_gradients). Shape (T,)."""
-    return training.last_step_gradients(sys.modules[__name__], params, inputs, target)
+    lstm_cos.last_step_gradients). Shape (T,)."""
+    return last_step_gradients(sys.modules[__name__], params, inputs, target)
 
 
 if __name__ == "__main__":
-    sys.exit(training.main(sys.modules[__name__]))
+    sys.exit(rnn_cos.main(sys.modules[__name__]))

@@ -1,7 +1,7 @@
 """An LSTM, in plain NumPy, that learns to predict the next value of a noisy cosine from
 the values before it: rnn_cos.py with the tanh cell swapped for a long short-term memory
 cell. The data, Adagrad, the training loop, the command line and the outputs are the
-same (training.py). Run it:
+same (rnn_cos.py trains it with this file's lossFun). Run it:
 
     python lstm_cos.py            # trains, evaluates, forecasts, writes results/lstm/
     python lstm_cos.py --help     # every option
@@ -23,7 +23,6 @@ import sys
 import numpy as np
 
 import rnn_cos
-import training
 
 DEFAULTS = dict(rnn_cos.DEFAULTS, out="results/lstm")   # the RNN's defaults, own folder
 NAME = "lstm_cos"
@@ -42,6 +41,12 @@ def init_params(hidden_size, rng):
     p["Why"] = rng.standard_normal((1, H)) * 0.1
     p["by"] = np.zeros((1, 1))
     return {k: p[k] for k in PARAM_NAMES}
+
+
+def param_count(hidden_size):
+    """How many numbers init_params(hidden_size) holds, without making them."""
+    H = hidden_size
+    return 4 * H * (H + 1) + 4 * H + H + 1
 
 
 def init_state(hidden_size):
@@ -168,9 +173,22 @@ def forecast(params, seed_values, n_future):
 
 def hidden_gradients(params, inputs, target):
     """||dL/dh_{T-k}|| for k = 0..T-1, L the loss of the last step alone (see
-    training.last_step_gradients). Shape (T,)."""
-    return training.last_step_gradients(sys.modules[__name__], params, inputs, target)
+    last_step_gradients). Shape (T,)."""
+    return last_step_gradients(sys.modules[__name__], params, inputs, target)
+
+
+def last_step_gradients(model, params, inputs, target):
+    """||dL/dh_{T-k}|| for k = 0..T-1, where L = (y_T - target)^2 is the loss of the last
+    step alone, after running over inputs (T,) from zeros. For a gated cell whose
+    forward(params, x, state) returns (hs, *cache, ys) and whose backward(params, x, hs,
+    *cache, dh_y) returns (grads, dhs) with dhs[t-1] = dL/dh_t (the LSTM and the GRU)."""
+    x = np.asarray(inputs, dtype=float)
+    hs, *cache, ys = model.forward(params, x, model.init_state(params["Why"].shape[1]))
+    dh_y = np.zeros((len(x), hs.shape[1]))
+    dh_y[-1] = 2.0 * (ys[-1] - target) * params["Why"][0]   # only the last step's loss
+    _, dhs = model.backward(params, x, hs, *cache, dh_y)
+    return np.linalg.norm(dhs[::-1], axis=1)
 
 
 if __name__ == "__main__":
-    sys.exit(training.main(sys.modules[__name__]))
+    sys.exit(rnn_cos.main(sys.modules[__name__]))

@@ -15,11 +15,14 @@ import zipfile
 
 import numpy as np
 
-import matplotlib
-matplotlib.use("Agg")                      # draw to files, never to a window
-from matplotlib.figure import Figure      # noqa: E402
+from plumbing import write_atomic
 
-from training import moving_average, write_atomic  # noqa: E402
+try:
+    import matplotlib
+    matplotlib.use("Agg")                  # draw to files, never to a window
+    from matplotlib.figure import Figure
+except ImportError:                        # main() says so in one line
+    matplotlib = None
 
 REQUIRED = ("model", "loss", "noise", "test_x", "test_inputs", "test_targets",
             "test_predictions", "test_mse", "forecast_x", "forecast_seed",
@@ -151,6 +154,14 @@ def plot_forecast(r, path):
     save_figure(fig, path)
 
 
+def moving_average(values, window):
+    """Trailing mean: out[n] = mean(values[n-window+1 : n+1]), fewer at the start."""
+    c = np.cumsum(np.concatenate([[0.0], values]))
+    n = np.arange(1, len(values) + 1)
+    lo = np.maximum(n - window, 0)
+    return (c[n] - c[lo]) / (n - lo)
+
+
 def dots(values):
     """Mark each value with a dot where there are few enough to tell apart."""
     return "." if len(values) <= 200 else None
@@ -187,6 +198,11 @@ def main(argv=None):
     p.add_argument("--out", default=None,
                    help="folder for the PNG files (default: the results file's folder)")
     args = p.parse_args(argv)
+    if matplotlib is None:
+        sys.stderr.write("plot_results.py: error: the figures need matplotlib, which is not "
+                         "installed: install it with 'python -m pip install matplotlib' "
+                         "(or -r requirements.txt)\n")
+        return 2
     out = args.out if args.out is not None else (os.path.dirname(args.results) or ".")
     try:
         os.makedirs(out, exist_ok=True)

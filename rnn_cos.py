@@ -9,13 +9,20 @@ Adagrad. Run it:
     python rnn_cos.py            # trains, evaluates, forecasts, writes results/
     python rnn_cos.py --help     # every option
 
-The file reads top to bottom: defaults, parameters, the forward pass, lossFun
-(forward, loss and backward), prediction, forecasting and the gradient that vanishes
-(hidden_gradients), then the script. The
-training loop, Adagrad, the command line and saving are shared with the LSTM and GRU
-scripts and live in training.py.
+The file reads top to bottom in the article's order: the defaults, the data, the
+parameters, lossFun (the forward pass, the loss and backpropagation through time),
+Adagrad and the training loop, then the trained network at work (one-step predictions,
+the forecast, the gradient that vanishes) and the script that ties them together. The
+plumbing (checking the command line, saving, Ctrl-C, the progress line) is in
+plumbing.py, and your own CSV series in series.py; nothing of the method is there.
 """
+import sys
+
 import numpy as np
+
+import plumbing
+from data import FORECAST_PERIODS, WARMUP, CosineData, forecast_cosine, test_cosine
+from plumbing import Diverged
 
 # ---------------------------------------------------------------------------------------
 # defaults (each one can be changed on the command line: python rnn_cos.py --help)
@@ -28,13 +35,19 @@ DEFAULTS = dict(
     resolution=0.5,      # spacing of the x values, the sampling step of the cosine
     points=1000,         # number of points in the noisy training cosine
     seed=0,              # seeds the data, the windows and the initial weights
-    carry_hprev=False,   # carry h from one window to the next instead of starting at 0
+    hprev="reset",       # where each window's h starts: reset, carry or sequential
     out="results",       # folder the results are written to
 )
 EPILOG = ("The article's original setting: python rnn_cos.py --lr 0.001 --resolution 0.01 "
-          "--points 5000 --hidden 100 --carry-hprev --out results/article")
+          "--points 5000 --hidden 100 --hprev carry --out results/article")
 NAME = "rnn_cos"         # the saved parameters go to <out>/rnn_cos.npz
 PARAM_NAMES = ("Wxh", "Whh", "Why", "bh", "by")
+
+# ---------------------------------------------------------------------------------------
+# the data: data.CosineData(num_points, xmin, xmax, noise) makes y = cos(x) + noise once;
+# its next_batch(steps) hands out a random window of steps + 1 consecutive points:
+#     inputs = the first `steps` values, targets = the last `steps` values,
+# so that targets[t] is the value that follows inputs[t].
 
 
 # ---------------------------------------------------------------------------------------
@@ -53,6 +66,12 @@ def init_params(hidden_size, rng):
         bh=np.zeros((H, 1)),
         by=np.zeros((1, 1)),
     )
+
+
+def param_count(hidden_size):
+    """How many numbers init_params(hidden_size) holds, without making them."""
+    H = hidden_size
+    return H + H * H + H + H + 1
 
 
 def init_state(hidden_size):
@@ -119,7 +138,83 @@ def lossFun(params, inputs, targets, hprev):
 
 
 # ---------------------------------------------------------------------------------------
-# using the trained network
+# Adagrad and the training loop (the LSTM and GRU scripts train with this loop too)
+GROWTH = 100     # a loss this many times that of always predicting 0 means divergence
+
+
+def train(lossFun, params, data, iters, steps, learning_rate, h0, hprev_mode="reset",
+          keep=(), progress=None, stop=None):
+    """Train params (a dict of arrays) with Adagrad on windows of data; afterwards its
+    entries are the trained weights (views into one vector).
+
+    Each iteration takes a window of steps + 1 points, runs lossFun on it from the state
+    hprev and makes one Adagrad step. hprev_mode says where each window's state starts:
+        reset       random windows (data.next_batch), each from h0 (zeros)
+        carry       random windows, each from the state the previous one ended in
+        sequential  consecutive windows, as in min-char-rnn: p += steps and the state
+                    carried on, both back to p = 0 and h0 when the data runs out
+    keep: the iterations after which to keep a copy of the weights (0 is before the
+    first step). progress.update(n, losses) is told of every iteration; the loop ends
+    early when stop.requested turns true (Ctrl-C).
+    Returns (losses, kept): the loss of every iteration done, and {iteration: a copy of
+    params}. Raises Diverged when the loss is NaN, infinite, or GROWTH times the mean
+    square of the data (the loss of always predicting 0).
+    """
+    flat, views = flatten(params)
+    params.update(views)                   # the weights are now views into one vector,
+    mem = np.zeros_like(flat)              # and the Adagrad memory has one entry per weight
+    zero_loss = float(np.mean(data.y_data ** 2))   # the loss of always predicting 0
+    losses, kept = np.empty(iters), {}
+    hprev, p, done = h0, 0, 0
+    with np.errstate(over="ignore", invalid="ignore"):   # an overflow ends in Diverged
+        for n in range(iters):
+            if stop is not None and stop.requested:
+                break
+            if n in keep:
+                kept[n] = {k: v.copy() for k, v in params.items()}
+            if hprev_mode == "sequential":
+                if p + steps + 1 > data.num_points:      # out of data: back to the start
+                    p, hprev = 0, h0
+                inputs, targets = data.batch_at(p, steps)
+                p += steps
+            else:
+                inputs, targets = data.next_batch(steps)
+                if hprev_mode == "reset":
+                    hprev = h0
+            loss, grads, hprev = lossFun(params, inputs, targets, hprev)
+            if not loss < GROWTH * zero_loss:            # NaN, infinite, or blown up
+                raise Diverged(loss, n + 1, GROWTH, zero_loss)
+            losses[n] = loss
+            # Adagrad, every weight at once: clip, then mem += dparam^2 and
+            # param -= learning_rate * dparam / sqrt(mem + 1e-8)
+            dparams = np.concatenate([grads[k].ravel() for k in params])
+            np.clip(dparams, -5, 5, out=dparams)         # clip to mitigate exploding gradients
+            mem += dparams * dparams
+            flat += -learning_rate * dparams / np.sqrt(mem + 1e-8)  # adagrad update
+            done = n + 1
+            if progress is not None:
+                progress.update(done, losses)
+    if done in keep:
+        kept[done] = {k: v.copy() for k, v in params.items()}
+    if progress is not None:
+        progress.finish()
+    return losses[:done].copy(), kept
+
+
+def flatten(params):
+    """Copy params (a dict of arrays) into one flat vector; return the vector and a dict
+    of views into it, with the same keys and shapes. Adagrad treats every weight on its
+    own, so it can update them all at once through the vector."""
+    flat = np.concatenate([p.ravel() for p in params.values()])
+    views, start = {}, 0
+    for name, p in params.items():
+        views[name] = flat[start:start + p.size].reshape(p.shape)
+        start += p.size
+    return flat, views
+
+
+# ---------------------------------------------------------------------------------------
+# the trained network at work
 def predict(params, inputs, h0=None):
     """One-step predictions: y_t from the true x_1..x_t (teacher forcing), from h0
     (zeros when None). inputs shape (T,); returns shape (T,)."""
@@ -139,7 +234,8 @@ def forecast(params, seed_values, n_future):
     M = Whh + Wxh @ Why
     b = (bh + Wxh @ by)[:, 0]
     h = np.empty((n_future, Whh.shape[0]))
-    h[0] = hs[-1]                                    # h after the last seed value
+    if n_future:
+        h[0] = hs[-1]                                # h after the last seed value
     for t in range(1, n_future):
         np.tanh(M.dot(h[t - 1]) + b, out=h[t])
     return h @ Why[0] + by[0, 0]                     # y_t = Why h_t + by, the forecasts
@@ -163,8 +259,66 @@ def hidden_gradients(params, inputs, target):
 
 
 # ---------------------------------------------------------------------------------------
-# the script: command line, training loop, evaluation, saving and plots (training.py)
+# evaluation on a clean cosine
+def evaluate(model, params, resolution):
+    """How the trained model does on the clean cosines of data.py, sampled every
+    `resolution`: one-step (teacher-forced) predictions from h = 0, and their mean
+    squared error after the first WARMUP steps; then a forecast: FORECAST_SEED clean
+    values, then FORECAST_PERIODS periods on its own predictions, and its RMSE."""
+    x, inputs, targets = test_cosine(resolution)
+    predictions = model.predict(params, inputs)
+    mse = float(np.mean((predictions[WARMUP:] - targets[WARMUP:]) ** 2))
+
+    fx, seed, truth = forecast_cosine(resolution)
+    fc = model.forecast(params, seed, len(truth))
+    rmse = float(np.sqrt(np.mean((fc - truth) ** 2)))
+    return dict(test_x=x, test_inputs=inputs, test_targets=targets,
+                test_predictions=predictions, test_mse=mse, warmup=WARMUP,
+                forecast_x=fx, forecast_seed=seed, forecast_true=truth, forecast=fc,
+                forecast_rmse=rmse, x_label="x (radians)", y_label="value",
+                series="cos(x)")
+
+
+def summary(r):
+    """The one line a run ends with."""
+    return (f"one-step test MSE on the clean cosine: {r['test_mse']:.2e}  "
+            f"forecast RMSE over {FORECAST_PERIODS} periods: {r['forecast_rmse']:.3f}")
+
+
+# ---------------------------------------------------------------------------------------
+# the script: the data, the parameters, the training loop, evaluation, saving, figures
+def main(model=None, argv=None):
+    """python rnn_cos.py [options]; the LSTM and GRU scripts call it with their own cell
+    as `model` (a module with this file's NAME, DEFAULTS, init_params, init_state,
+    lossFun, predict and forecast). Returns the exit status."""
+    model = model or sys.modules[__name__]
+    args = plumbing.parse_args(model, argv)      # a bad option exits here, with status 2
+    if args.csv:                                             # your own series: series.py
+        import series
+        return series.main(model, args, train)
+
+    # the data and the initial weights, each from its own stream of the seed
+    data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
+    data = CosineData(args.points, 0.0, args.resolution * (args.points - 1),
+                      noise=args.noise, seed=data_seed)
+    params = model.init_params(args.hidden, np.random.default_rng(init_seed))
+    about = (f"{args.points:,} points of cos(x) + {args.noise:g} * noise, "
+             f"spaced {args.resolution:g}")
+
+    with plumbing.Run(model, args, about) as run:            # progress line, Ctrl-C, saving
+        losses, _ = train(model.lossFun, params, data, args.iters, args.steps, args.lr,
+                          model.init_state(args.hidden), args.hprev,
+                          progress=run.progress, stop=run.stop)
+        results = evaluate(model, params, data.resolution)
+        settings = dict(noise=args.noise, resolution=data.resolution, points=args.points)
+        npz = run.save(params, losses, results, settings,
+                       loss_note=f"noise variance {args.noise ** 2:g}")
+        if not args.no_plot:
+            import plot_results                              # matplotlib, only to draw
+            run.wrote(plot_results.plot_file(npz, args.out))
+        run.report(summary(results))
+    return run.status
+
+
 if __name__ == "__main__":
-    import sys
-    import training
-    sys.exit(training.main(sys.modules[__name__]))
+    sys.exit(main())

@@ -1,5 +1,5 @@
-"""Time one training iteration (lossFun + Adagrad step) of the three cells at the same
-hidden size, side by side in one process, on the same windows.
+"""Time training iterations (rnn_cos.train: a window, lossFun, the Adagrad step) of the
+three cells at the same hidden size, side by side in one process, on the same windows.
 
     python benchmarks/bench_cells.py [--hidden 32]
 
@@ -20,26 +20,16 @@ sys.path.insert(0, ROOT)
 import gru_cos                           # noqa: E402
 import lstm_cos                          # noqa: E402
 import rnn_cos                           # noqa: E402
-import training                          # noqa: E402
 from data import CosineData              # noqa: E402
 
 MODELS = (rnn_cos, lstm_cos, gru_cos)
 
 
-def setup(model, hidden):
-    flat, params = training.flatten(model.init_params(hidden, np.random.default_rng(0)))
-    return dict(params=params, flat=flat, mem=np.zeros_like(flat),
-                state=model.init_state(hidden))
-
-
-def run_round(model, s, windows):
-    names = list(s["params"])
+def run_round(model, params, hidden, steps, iters):
+    data = CosineData(1000, 0.0, 0.5 * 999, seed=0)       # the same windows every round
     t = time.perf_counter()
-    for inputs, targets in windows:
-        loss, grads, _ = model.lossFun(s["params"], inputs, targets, s["state"])
-        grad = np.concatenate([grads[k].ravel() for k in names])
-        training.adagrad_update(s["flat"], grad, s["mem"], 0.01)
-    return (time.perf_counter() - t) / len(windows)
+    rnn_cos.train(model.lossFun, params, data, iters, steps, 0.01, model.init_state(hidden))
+    return (time.perf_counter() - t) / iters
 
 
 def main():
@@ -49,19 +39,17 @@ def main():
     p.add_argument("--iters", type=int, default=200, help="iterations per round")
     p.add_argument("--rounds", type=int, default=25)
     args = p.parse_args()
-    data = CosineData(1000, 0.0, 0.5 * 999, seed=0)
-    windows = [data.next_batch(args.steps) for _ in range(args.iters)]
-    states = {m: setup(m, args.hidden) for m in MODELS}
+    params = {m: m.init_params(args.hidden, np.random.default_rng(0)) for m in MODELS}
     times = {m: [] for m in MODELS}
     for _ in range(args.rounds):
         for m in MODELS:
-            times[m].append(run_round(m, states[m], windows))
+            times[m].append(run_round(m, params[m], args.hidden, args.steps, args.iters))
     rnn = np.array(times[rnn_cos])
     print(f"hidden size {args.hidden}, {args.steps} time steps; {args.rounds} rounds of "
           f"{args.iters} iterations, the cells taking turns; medians")
     print(f"{'cell':>5}  {'per iteration':>13}  {'relative to the RNN':>19}  {'parameters':>10}")
     for m in MODELS:
-        n = sum(v.size for v in states[m]["params"].values())
+        n = sum(v.size for v in params[m].values())
         ratio = np.median(np.array(times[m]) / rnn)
         print(f"{m.NAME.split('_')[0].upper():>5}  {np.median(times[m]) * 1e6:>10.1f} us  "
               f"{ratio:>18.2f}x  {n:>10,}")

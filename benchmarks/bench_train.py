@@ -1,6 +1,7 @@
-"""Time one training iteration (lossFun + Adagrad step) of rnn_cos.py against the literal
-per-timestep min-char-rnn formulation (tests/minchar_literal.py), side by side in one
-process, at the same hidden size, on the same windows.
+"""Time training iterations of rnn_cos.py (its training loop: a window, lossFun, the
+Adagrad step) against the literal per-timestep min-char-rnn formulation
+(tests/minchar_literal.py), side by side in one process, at the same hidden size, on
+the same windows.
 
     python benchmarks/bench_train.py                 # hidden sizes 100 and 32
     python benchmarks/bench_train.py --default-run   # also time `python rnn_cos.py`
@@ -20,43 +21,45 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 import rnn_cos                                               # noqa: E402
-import training                                              # noqa: E402
 from data import CosineData                                  # noqa: E402
 from minchar_literal import adagrad_literal, lossFun_literal  # noqa: E402
 
 
-def fast_step(params, flat, mem, inputs, targets, hprev, lr):
-    loss, grads, h = rnn_cos.lossFun(params, inputs, targets, hprev)
-    grad = np.concatenate([grads[k].ravel() for k in params])
-    training.adagrad_update(flat, grad, mem, lr)
+def windows():
+    """The same data, and so the same sequence of windows, every time."""
+    return CosineData(1000, 0.0, 0.5 * 999, seed=0)
 
 
-def literal_step(params, mem, inputs, targets, hprev, lr):
-    loss, grads, h = lossFun_literal(params, inputs, targets, hprev)
-    adagrad_literal(params, grads, mem, lr)
+def fast_round(params, iters, steps, hprev):
+    """rnn_cos.train, as the scripts run it (Adagrad's memory starts at zero)."""
+    rnn_cos.train(rnn_cos.lossFun, params, windows(), iters, steps, 0.01, hprev)
+
+
+def literal_round(params, iters, steps, hprev):
+    """min-char-rnn's loop: lossFun, then Adagrad one array at a time."""
+    data = windows()
+    mem = {k: np.zeros_like(v) for k, v in params.items()}
+    for _ in range(iters):
+        inputs, targets = data.next_batch(steps)
+        loss, grads, h = lossFun_literal(params, inputs, targets, hprev)
+        adagrad_literal(params, grads, mem, 0.01)
 
 
 def bench(hidden, steps, iters, rounds):
     """Median time per iteration of each formulation, and the median of the per-round
     ratios: in each round both run the same `iters` windows, one right after the other,
     so that both see the same load on a shared machine."""
-    data = CosineData(1000, 0.0, 0.5 * 999, seed=0)
-    windows = [data.next_batch(steps) for _ in range(iters)]
     init = rnn_cos.init_params(hidden, np.random.default_rng(0))
     hprev = np.zeros((hidden, 1))
-    flat, fast_params = training.flatten(init)
-    fast_mem = np.zeros_like(flat)
+    fast_params = {k: v.copy() for k, v in init.items()}
     lit_params = {k: v.copy() for k, v in init.items()}
-    lit_mem = {k: np.zeros_like(v) for k, v in init.items()}
     fast, literal = [], []
     for _ in range(rounds):
         t = time.perf_counter()
-        for inputs, targets in windows:
-            fast_step(fast_params, flat, fast_mem, inputs, targets, hprev, 0.01)
+        fast_round(fast_params, iters, steps, hprev)
         fast.append((time.perf_counter() - t) / iters)
         t = time.perf_counter()
-        for inputs, targets in windows:
-            literal_step(lit_params, lit_mem, inputs, targets, hprev, 0.01)
+        literal_round(lit_params, iters, steps, hprev)
         literal.append((time.perf_counter() - t) / iters)
     # the same arithmetic, so the same weights after the same updates
     drift = max(np.max(np.abs(fast_params[k] - lit_params[k])) for k in init)

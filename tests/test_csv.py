@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import rnn_cos
-import training
 from conftest import ROOT
 from data import read_csv_column
 
@@ -57,12 +56,24 @@ def test_named_column_and_row_numbers(tmp_path):
     ("a,b\n1,2\n2,x\n3,4\n", None, "line 3: 'x' in column 'b' is not a number"),
     ("a,b\n1,7\n2,7\n3,7\n", "b", "constant"),
     ("a\n1\nnan\n3\n", "a", "'nan' in column 'a' is not a number"),
+    ("a\n1\n2\n\n3\n", "a", "line 4: a blank line between rows of data"),
+    ("a\n1\n2\n  \n3\n\n", None, "line 4: a blank line between rows of data"),
+    ("t,a\n0,1\n,\n2,3\n", "a", "line 3: a blank line between rows of data"),
+    ('a\n"1\n"\n2\n\n3\n', "a", "line 5: a blank line"),   # a quoted cell over two lines
 ])
 def test_bad_files(tmp_path, text, column, words):
     path = write(tmp_path, "bad.csv", text)
     with pytest.raises(ValueError) as e:
         read_csv_column(path, column)
     assert words in str(e.value) and path in str(e.value)
+
+
+def test_blank_lines_around_the_data_are_harmless(tmp_path):
+    path = write(tmp_path, "ok.csv", "\n\nt,v\n0,1\n1,4\n2,9\n\n\n  \n")
+    y, x, x_label, column = read_csv_column(path)
+    np.testing.assert_array_equal(y, [1, 4, 9])
+    np.testing.assert_array_equal(x, [0, 1, 2])
+    assert (x_label, column) == ("t", "v")
 
 
 def test_missing_file(tmp_path):
@@ -85,6 +96,7 @@ def test_bad_files_on_the_command_line_exit_2_and_write_nothing(tmp_path):
         "text cell": (write(tmp_path, "t.csv", rows + "20,abc\n"), []),
         "constant": (write(tmp_path, "c.csv", "v\n" + "3\n" * 40), []),
         "too few rows": (write(tmp_path, "few.csv", rows), []),   # 20 rows, --steps 20
+        "blank line": (write(tmp_path, "gap.csv", "v\n" + "1\n2\n" * 20 + "\n3\n"), []),
     }
     for kind, (path, extra) in cases.items():
         out = tmp_path / ("out_" + kind.replace(" ", "_"))
@@ -97,6 +109,7 @@ def test_bad_files_on_the_command_line_exit_2_and_write_nothing(tmp_path):
     assert "'abc'" in cli("--csv", cases["text cell"][0]).stderr
     assert "line 22" in cli("--csv", cases["text cell"][0]).stderr
     assert "at least 26" in cli("--csv", cases["too few rows"][0]).stderr
+    assert "line 42: a blank line" in cli("--csv", cases["blank line"][0]).stderr
 
 
 def test_column_without_csv_is_refused():
@@ -106,8 +119,8 @@ def test_column_without_csv_is_refused():
 
 def test_sunspots_short_run_beats_same_as_last_value(tmp_path, capsys):
     out = tmp_path / "sun"
-    status = training.main(rnn_cos, ["--csv", SUNSPOTS, "--iters", "2000", "--no-plot",
-                                     "--quiet", "--out", str(out)])
+    status = rnn_cos.main(rnn_cos, ["--csv", SUNSPOTS, "--iters", "2000", "--no-plot",
+                                    "--quiet", "--out", str(out)])
     assert status == 0
     _, spots = sunspot_rows()
     spots = np.array(spots)

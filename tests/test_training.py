@@ -4,42 +4,62 @@ import os
 import numpy as np
 import pytest
 
+import plumbing
 import rnn_cos
-import training
 from data import CosineData
-from minchar_literal import adagrad_literal
+from minchar_literal import adagrad_literal, lossFun_literal
+from plot_results import moving_average
 
 
-def test_adagrad_step_worked_out_by_hand():
-    param = np.array([1.0, -2.0, 0.5, 3.0])
-    grad = np.array([0.5, 10.0, -7.0, 0.0])
-    mem = np.array([0.0, 1.0, 0.0, 4.0])
-    training.adagrad_update(param, grad, mem, learning_rate=0.1)
-    # clipped gradient: [0.5, 5, -5, 0]; memory: [0.25, 1 + 25, 25, 4]
-    np.testing.assert_allclose(grad, [0.5, 5.0, -5.0, 0.0])
-    np.testing.assert_allclose(mem, [0.25, 26.0, 25.0, 4.0])
-    # param - 0.1 * g / sqrt(mem): 1 - 0.1*0.5/0.5, -2 - 0.1*5/sqrt(26), 0.5 + 0.1*5/5, 3
-    np.testing.assert_allclose(param, [0.9, -2.0 - 0.5 / np.sqrt(26.0), 0.6, 3.0], rtol=1e-7)
+class FixedGradients:
+    """A lossFun that returns given gradients (and a loss of 0), and a data set to go
+    with it: the training loop then makes exactly the Adagrad steps of those gradients."""
+
+    def __init__(self, grads):
+        self.grads, self.calls = grads, 0
+        self.y_data, self.num_points = np.ones(10), 10
+
+    def next_batch(self, steps):
+        return np.zeros(steps), np.zeros(steps)
+
+    def __call__(self, params, inputs, targets, hprev):
+        g = self.grads[self.calls]
+        self.calls += 1
+        return 0.0, {k: v.copy() for k, v in g.items()}, hprev
+
+
+def test_adagrad_steps_worked_out_by_hand():
+    params = dict(a=np.array([1.0, -2.0]), b=np.array([[0.5], [3.0]]))
+    grads = [dict(a=np.array([0.5, 10.0]), b=np.array([[-7.0], [0.0]])),
+             dict(a=np.array([0.5, 1.0]), b=np.array([[1.0], [2.0]]))]
+    fake = FixedGradients(grads)
+    rnn_cos.train(fake, params, fake, 2, 3, 0.1, None)
+    # step 1: clipped g = [0.5, 5 | -5, 0], mem = [0.25, 25 | 25, 0]
+    #   a = [1 - 0.1*0.5/0.5, -2 - 0.1*5/5] = [0.9, -2.1]; b = [0.5 + 0.1, 3 - 0] = [0.6, 3]
+    # step 2: g = [0.5, 1 | 1, 2], mem = [0.5, 26 | 26, 4]
+    #   a = [0.9 - 0.05/sqrt(0.5), -2.1 - 0.1/sqrt(26)]; b = [0.6 - 0.1/sqrt(26), 3 - 0.2/2]
+    np.testing.assert_allclose(params["a"], [0.9 - 0.05 / np.sqrt(0.5), -2.1 - 0.1 / np.sqrt(26)],
+                               rtol=1e-7)
+    np.testing.assert_allclose(params["b"], [[0.6 - 0.1 / np.sqrt(26)], [2.9]], rtol=1e-7)
 
 
 def test_flat_adagrad_equals_per_array_adagrad():
     rng = np.random.default_rng(0)
     params = rnn_cos.init_params(5, rng)
-    grads = {k: rng.normal(0, 4, v.shape) for k, v in params.items()}
-    mem = {k: rng.uniform(0, 2, v.shape) for k, v in params.items()}
+    grads = [{k: rng.normal(0, 4, v.shape) for k, v in params.items()} for _ in range(6)]
     expected = {k: v.copy() for k, v in params.items()}
-    adagrad_literal(expected, {k: g.copy() for k, g in grads.items()},
-                    {k: m.copy() for k, m in mem.items()}, 0.05)
-    flat, views = training.flatten(params)
-    training.adagrad_update(flat, np.concatenate([g.ravel() for g in grads.values()]),
-                            np.concatenate([m.ravel() for m in mem.values()]), 0.05)
+    mem = {k: np.zeros_like(v) for k, v in params.items()}
+    for g in grads:
+        adagrad_literal(expected, {k: v.copy() for k, v in g.items()}, mem, 0.05)
+    fake = FixedGradients(grads)
+    rnn_cos.train(fake, params, fake, 6, 3, 0.05, None)
     for k in params:
-        np.testing.assert_allclose(views[k], expected[k], rtol=1e-14)
+        np.testing.assert_allclose(params[k], expected[k], rtol=1e-13)
 
 
 def test_flatten_gives_views_with_the_same_values():
     params = rnn_cos.init_params(4, np.random.default_rng(1))
-    flat, views = training.flatten(params)
+    flat, views = rnn_cos.flatten(params)
     for k in params:
         np.testing.assert_array_equal(views[k], params[k])
     flat += 1.0
@@ -50,8 +70,8 @@ def test_flatten_gives_views_with_the_same_values():
 def short_run(seed=0, iters=1500, **kw):
     data = CosineData(1000, 0.0, 0.3 * 999, seed=seed)
     params = rnn_cos.init_params(16, np.random.default_rng(seed))
-    losses = training.train(rnn_cos, params, data, iters, 20, 0.01, rnn_cos.init_state(16),
-                            **kw)
+    losses, _ = rnn_cos.train(rnn_cos.lossFun, params, data, iters, 20, 0.01,
+                              rnn_cos.init_state(16), **kw)
     return params, losses
 
 
@@ -68,16 +88,90 @@ def test_short_training_run_lowers_the_loss():
     assert mse(params) < 0.05 * mse(untrained)
 
 
-def test_carried_state_also_trains():
-    _, losses = short_run(carry_state=True)
+@pytest.mark.parametrize("mode", ["carry", "sequential"])
+def test_carried_state_also_trains(mode):
+    _, losses = short_run(hprev_mode=mode)
     assert losses[-200:].mean() < 0.1 * losses[:20].mean()
+
+
+def literal_loop(params, data, iters, steps, lr, mode):
+    """The training loop as min-char-rnn writes it, with the literal lossFun and Adagrad:
+    'sequential' walks p through the data; 'carry' and 'reset' take random windows."""
+    mem = {k: np.zeros_like(v) for k, v in params.items()}
+    H = params["Whh"].shape[0]
+    p, hprev, losses, starts = 0, np.zeros((H, 1)), [], []
+    for n in range(iters):
+        if mode == "sequential":
+            if p + steps + 1 > len(data.y_data) or n == 0:
+                hprev, p = np.zeros((H, 1)), 0
+            inputs = data.y_data[p:p + steps]
+            targets = data.y_data[p + 1:p + steps + 1]
+            starts.append(p)
+            p += steps
+        else:
+            inputs, targets = data.next_batch(steps)
+            if mode == "reset":
+                hprev = np.zeros((H, 1))
+        loss, grads, hprev = lossFun_literal(params, inputs, targets, hprev)
+        adagrad_literal(params, grads, mem, lr)
+        losses.append(loss)
+    return np.array(losses), starts
+
+
+class Recorder:
+    """Wraps a lossFun and records the inputs and the state each window starts from."""
+
+    def __init__(self, lossFun):
+        self.lossFun, self.inputs, self.states = lossFun, [], []
+
+    def __call__(self, params, inputs, targets, hprev):
+        self.inputs.append(inputs.copy())
+        self.states.append(hprev.copy())
+        return self.lossFun(params, inputs, targets, hprev)
+
+
+@pytest.mark.parametrize("mode", ["reset", "carry", "sequential"])
+def test_hprev_modes_match_the_literal_loop(mode):
+    H, steps, iters = 6, 7, 90               # 100 points: 14 windows, then back to the start
+    init = rnn_cos.init_params(H, np.random.default_rng(1))
+    expected = {k: v.copy() for k, v in init.items()}
+    want, starts = literal_loop(expected, CosineData(100, 0.0, 30.0, seed=2), iters, steps,
+                                0.01, mode)
+    params = {k: v.copy() for k, v in init.items()}
+    record = Recorder(rnn_cos.lossFun)
+    data = CosineData(100, 0.0, 30.0, seed=2)
+    losses, _ = rnn_cos.train(record, params, data, iters, steps, 0.01,
+                              rnn_cos.init_state(H), mode)
+    np.testing.assert_allclose(losses, want, rtol=1e-10)
+    for k in init:
+        np.testing.assert_allclose(params[k], expected[k], rtol=1e-10, atol=1e-13)
+    zero = [not np.any(s) for s in record.states]
+    if mode == "reset":
+        assert all(zero)
+    elif mode == "carry":
+        assert zero[0] and not any(zero[1:])
+    else:
+        # consecutive windows walk through the data, 14 to a pass, the state carried on
+        # within a pass and back to zeros at its start
+        assert starts[:16] == [0, 7, 14, 21, 28, 35, 42, 49, 56, 63, 70, 77, 84, 91, 0, 7]
+        for inputs, p in zip(record.inputs, starts):
+            np.testing.assert_array_equal(inputs, data.y_data[p:p + steps])
+        assert zero == [p == 0 for p in starts]
+
+
+def test_sequential_mode_learns_below_reset():
+    # with the state carried along the series, no window pays for a warm-up from zeros
+    _, reset = short_run(iters=4000)
+    _, sequential = short_run(iters=4000, hprev_mode="sequential")
+    assert sequential[-1000:].mean() < 0.6 * reset[-1000:].mean(), (
+        sequential[-1000:].mean(), reset[-1000:].mean())
 
 
 def test_training_diverges_loudly():
     data = CosineData(200, 0.0, 60.0, seed=0)
     params = rnn_cos.init_params(8, np.random.default_rng(0))
-    with pytest.raises(training.Diverged, match="iteration"):
-        training.train(rnn_cos, params, data, 50, 10, 1e300, rnn_cos.init_state(8))
+    with pytest.raises(plumbing.Diverged, match="iteration"):
+        rnn_cos.train(rnn_cos.lossFun, params, data, 50, 10, 1e300, rnn_cos.init_state(8))
 
 
 class StopAfter:
@@ -97,8 +191,8 @@ def test_stop_request_ends_after_a_whole_iteration():
 
 def run_main(tmp_path, name, *extra):
     out = tmp_path / name
-    status = training.main(rnn_cos, ["--iters", "300", "--hidden", "8", "--no-plot",
-                                     "--quiet", "--out", str(out), *extra])
+    status = rnn_cos.main(rnn_cos, ["--iters", "300", "--hidden", "8", "--no-plot",
+                                    "--quiet", "--out", str(out), *extra])
     assert status == 0
     with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
@@ -143,14 +237,14 @@ def test_write_atomic_leaves_the_old_file_on_failure(tmp_path):
         raise RuntimeError("crash")
 
     with pytest.raises(RuntimeError):
-        training.write_atomic(str(path), half_then_crash)
+        plumbing.write_atomic(str(path), half_then_crash)
     assert path.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["f.bin"]          # no temporary file left behind
-    training.write_atomic(str(path), lambda f: f.write(b"new"))
+    plumbing.write_atomic(str(path), lambda f: f.write(b"new"))
     assert path.read_bytes() == b"new"
     assert os.listdir(tmp_path) == ["f.bin"]
 
 
 def test_moving_average_by_hand():
-    np.testing.assert_allclose(training.moving_average(np.array([1.0, 3, 5, 7]), 2),
+    np.testing.assert_allclose(moving_average(np.array([1.0, 3, 5, 7]), 2),
                                [1, 2, 4, 6])
