@@ -1,17 +1,18 @@
-"""Train the plain RNN, the LSTM and the GRU on the same noisy cosine, from the same seed,
-for the same number of iterations, and compare them; then measure the vanishing
-gradient of each.
+"""Train the plain RNN, the LSTM and the GRU on the same noisy cosine, over several seeds,
+each cell at its own default learning rate, and compare them; then measure the
+vanishing gradient of each.
 
-    python compare_cells.py [--iters 50000] [--out results/compare]
+    python compare_cells.py [--iters 50000] [--seeds 0-4] [--workers K] [--out results/compare]
 
-writes compare.png (loss curves, one-step errors on a clean cosine, forecasts),
-vanishing.png (how fast the gradient of the last step's loss fades with the number of
-steps back, at initialisation and after training) and compare.json, and prints a table.
+Each (cell, seed) is the cell's own script run in a process of its own (see sweep.py),
+all cores at once; its files stay in <out>/runs/. Writes compare.png (loss curves,
+one-step test errors and forecast errors over the seeds), vanishing.png (how fast the
+gradient of the last step's loss fades with the number of steps back, at initialisation
+and after training) and compare.json, and prints a table of medians and ranges.
 """
-import argparse
 import os
 import sys
-import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 
@@ -19,132 +20,223 @@ import gru_cos
 import lstm_cos
 import plumbing
 import rnn_cos
-from data import CosineData
-from plot_results import moving_average
+import sweep
 
 MODELS = (rnn_cos, lstm_cos, gru_cos)
 LABELS = {rnn_cos: "RNN", lstm_cos: "LSTM", gru_cos: "GRU"}
 COLORS = {rnn_cos: "tab:blue", lstm_cos: "tab:green", gru_cos: "tab:purple"}
 BACK = 100           # vanishing.png: gradients up to this many steps back
+MEASURES = ("test_mse", "baseline_mse", "forecast_rmse", "learned_period", "true_period")
 
 
 def parse_args(argv=None):
     p = plumbing.ArgumentParser(prog="compare_cells.py",
                                 description=__doc__.strip().splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=plumbing.HelpFormatter)
     p.add_argument("--iters", type=plumbing.positive_int, default=50_000,
                    help="training iterations for each cell")
     p.add_argument("--hidden", type=plumbing.positive_int, default=rnn_cos.DEFAULTS["hidden"],
                    help="hidden size of every cell")
-    p.add_argument("--lr", type=plumbing.positive_float, default=rnn_cos.DEFAULTS["lr"],
-                   help="Adagrad learning rate of every cell")
-    p.add_argument("--seed", type=plumbing.seed_int, default=rnn_cos.DEFAULTS["seed"],
-                   help="seed of the data and of the initial weights")
+    p.add_argument("--seeds", nargs="+", default=["0-4"], metavar="SEEDS",
+                   help="seeds of the data and of the initial weights: a range 0-4 and/or "
+                        "a list 0 3 7 (by default 0-4)")
+    p.add_argument("--workers", type=plumbing.positive_int, default=os.cpu_count() or 1,
+                   help="runs at once (by default every core)")
     p.add_argument("--out", default=os.path.join("results", "compare"),
-                   help="folder for compare.png, vanishing.png and compare.json")
+                   help="folder for compare.png, vanishing.png, compare.json and runs/")
     p.add_argument("--quiet", action="store_true", help="print only the table")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    try:
+        args.seeds = sweep.parse_seeds(args.seeds)
+        for model in MODELS:                         # what each script would refuse
+            sweep.settings_of(model, ["--iters", str(args.iters), "--hidden",
+                                      str(args.hidden)])
+    except ValueError as e:
+        p.error(str(e))
+    return args
 
 
 def vanishing(model, params, resolution):
     """||dL/dh_{T-k}|| / ||dL/dh_T||, k = 0..BACK, L the loss of the last step of a clean
     cosine of BACK + 1 steps."""
     y = np.cos(np.arange(BACK + 2) * resolution)
-    norms = model.hidden_gradients(params, y[:-1], y[-1])
+    norms = np.linalg.norm(model.hidden_gradients(params, y[:-1], y[-1]), axis=1)
     return norms / norms[0]
 
 
-def train_one(model, args, quiet):
-    """Train one cell as rnn_cos.py would with these settings; returns what was measured."""
-    settings = plumbing.parse_args(model, ["--iters", str(args.iters), "--hidden",
-                                           str(args.hidden), "--seed", str(args.seed),
-                                           "--lr", repr(args.lr), "--no-plot"])
-    data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
-    data = CosineData(settings.points, 0.0, settings.resolution * (settings.points - 1),
-                      noise=settings.noise, seed=data_seed)
-    params = model.init_params(args.hidden, np.random.default_rng(init_seed))
-    at_init = vanishing(model, params, data.resolution)
-    if not quiet:
-        print(f"{LABELS[model]}:")
-    t = time.perf_counter()
-    losses, _ = rnn_cos.train(model.lossFun, params, data, args.iters, settings.steps,
-                              settings.lr, model.init_state(args.hidden), settings.hprev,
-                              progress=plumbing.Progress(args.iters, quiet=quiet))
-    seconds = time.perf_counter() - t
-    r = rnn_cos.evaluate(model, params, data.resolution)
-    return dict(losses=losses, results=r, vanishing_init=at_init,
-                vanishing_trained=vanishing(model, params, data.resolution),
-                us_per_iter=1e6 * seconds / args.iters,
-                parameters=int(sum(v.size for v in params.values())))
+def run_folder(args, model, seed):
+    return os.path.join(args.out, "runs", f"{LABELS[model].lower()}-seed{seed}")
 
 
-def plot_compare(runs, path):
+def train_all(args, say):
+    """Run every (cell, seed) as its script would, in parallel; KeyboardInterrupt and
+    plumbing.Diverged (the message of the first run that diverged) end it."""
+    jobs = [(m, s) for m in MODELS for s in args.seeds]
+    argv = lambda s: ["--iters", str(args.iters), "--hidden", str(args.hidden),   # noqa: E731
+                      "--seed", str(s)]
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        futures = {pool.submit(sweep.run_cell, m, argv(s), run_folder(args, m, s)): (m, s)
+                   for m, s in jobs}
+        try:
+            for n, future in enumerate(as_completed(futures), 1):
+                status, stderr, _ = future.result()
+                m, s = futures[future]
+                if status != 0:
+                    message = stderr.strip().splitlines()[-1].split(": error: ")[-1]
+                    raise RuntimeError(f"{LABELS[m]}, seed {s}: {message}")
+                say(f"{LABELS[m]}, seed {s}: done ({n} of {len(jobs)})", flush=True)
+        except BaseException:
+            sweep.stop_running()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def load_run(args, model, seed):
+    """The saved results of one run, with its weights at initialisation and trained."""
+    path = os.path.join(run_folder(args, model, seed), f"{model.NAME}.npz")
+    with np.load(path, allow_pickle=False) as f:
+        r = {k: f[k] for k in f.files}
+    trained = {k: r[k] for k in model.PARAM_NAMES}
+    init = {k: r[f"snap_{k}"][0] for k in model.PARAM_NAMES}     # snapshot at iteration 0
+    assert int(r["snap_iters"][0]) == 0
+    resolution = float(r["resolution"])
+    r["vanishing_init"] = vanishing(model, init, resolution)
+    r["vanishing_trained"] = vanishing(model, trained, resolution)
+    r["parameters"] = sum(v.size for v in trained.values())
+    return r
+
+
+def summarise(args, runs):
+    """compare.json's content: per cell, its learning rate and one entry per seed."""
+    cells = {}
+    for model in MODELS:
+        rs = [runs[model, s] for s in args.seeds]
+        entry = dict(lr=float(rs[0]["lr"]), anneal=float(rs[0]["anneal"]),
+                     seeds=list(args.seeds), parameters=int(rs[0]["parameters"]))
+        for key in MEASURES:
+            entry[key] = [float(r[key]) for r in rs]
+        entry["train_loss_last_1000"] = [float(np.mean(r["loss"][-1000:])) for r in rs]
+        for k in (10, 20, 50, 100):
+            entry.setdefault("gradient_ratio_trained", {})[str(k)] = [
+                float(r["vanishing_trained"][k]) for r in rs]
+            entry.setdefault("gradient_ratio_init", {})[str(k)] = [
+                float(r["vanishing_init"][k]) for r in rs]
+        cells[LABELS[model]] = entry
+    return dict(iters=args.iters, hidden=args.hidden, seeds=list(args.seeds), cells=cells)
+
+
+def spread(values, fmt):
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return "-"
+    return f"{np.median(v):{fmt}} [{v.min():{fmt}}, {v.max():{fmt}}]"
+
+
+def table(summary):
+    n = len(summary["seeds"])
+    lines = [f"{summary['iters']:,} iterations each, hidden size {summary['hidden']}, "
+             f"seeds {', '.join(map(str, summary['seeds']))}: median [best, worst] of {n}",
+             f"{'cell':<5} {'lr':>6} {'one-step test MSE':>29} {'forecast RMSE':>23} "
+             f"{'learned period':>26} {'params':>6} {'gradient at k=20':>16}"]
+    for name, c in summary["cells"].items():
+        lines.append(f"{name:<5} {c['lr']:>6g} {spread(c['test_mse'], '.2e'):>29} "
+                     f"{spread(c['forecast_rmse'], '.3f'):>23} "
+                     f"{spread(c['learned_period'], '.3f'):>26} {c['parameters']:>6,} "
+                     f"{np.median(c['gradient_ratio_trained']['20']):>16.1e}")
+    c0 = next(iter(summary["cells"].values()))
+    lines.append(f"true period {c0['true_period'][0]:.3f} steps; 'same as last value' "
+                 f"one-step MSE {c0['baseline_mse'][0]:.2e}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# figures
+def plot_compare(args, runs, summary, path):
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(9, 10.5), layout="constrained")
-    loss_ax, err_ax, fc_ax = fig.subplots(3, 1)
-    for model, run in runs.items():
-        n = len(run["losses"])
-        window = max(1, min(1000, n // 20))
-        loss_ax.plot(np.arange(1, n + 1), moving_average(run["losses"], window),
-                     color=COLORS[model], label=LABELS[model])
+    from plot_results import moving_average
+    fig = Figure(figsize=(9, 10), layout="constrained")
+    top, middle, bottom = fig.subfigures(3, 1, height_ratios=[1.1, 1, 1.1])
+    loss_ax = top.subplots()
+    mse_ax, fc_ax = middle.subplots(1, 2)
+    path_ax = bottom.subplots()
+    for model in MODELS:
+        curves = []
+        for s in args.seeds:
+            loss = runs[model, s]["loss"]
+            curves.append(moving_average(loss, max(1, min(1000, len(loss) // 20))))
+        curves = np.array(curves)
+        it = np.arange(1, curves.shape[1] + 1)
+        loss_ax.fill_between(it, curves.min(0), curves.max(0), color=COLORS[model], alpha=0.2,
+                             lw=0)
+        loss_ax.plot(it, np.median(curves, axis=0), color=COLORS[model],
+                     label=f"{LABELS[model]} (lr {summary['cells'][LABELS[model]]['lr']:g})")
+    loss_ax.set_xscale("log")
     loss_ax.set_yscale("log")
-    loss_ax.set_xlabel("iteration")
-    loss_ax.set_ylabel(f"training loss (MSE),\nmean of the last {window:,}")
-    loss_ax.set_title("Training loss: the same data, seed and iterations for each cell")
+    loss_ax.set_xlabel("iteration (log scale)")
+    loss_ax.set_ylabel("training loss (MSE), moving mean")
+    loss_ax.set_title(f"Training loss: median over {len(args.seeds)} seeds, band from best "
+                      f"to worst seed")
     loss_ax.legend()
-    r0 = next(iter(runs.values()))["results"]
-    x = r0["test_x"][1:]
-    for model, run in runs.items():
-        r = run["results"]
-        err_ax.plot(x, r["test_predictions"] - r["test_targets"], color=COLORS[model],
-                    label=f"{LABELS[model]} (MSE {r['test_mse']:.1e} after {r['warmup']} steps)")
-    err_ax.axhline(0, color="black", lw=0.8)
-    warm = int(r0["warmup"])
-    err_ax.axvspan(x[0], x[warm - 1], color="0.9", label="warm-up, not in the MSE")
-    after = max(np.max(np.abs(run["results"]["test_predictions"][warm:]
-                              - run["results"]["test_targets"][warm:])) for run in runs.values())
-    err_ax.set_ylim(-2.5 * after, 2.5 * after)        # the warm-up's large errors run off
-    err_ax.set_xlabel("x (radians)")
-    err_ax.set_ylabel("one-step prediction − true")
-    err_ax.set_title("One-step predictions on a clean cosine: the error of each cell")
-    err_ax.legend(ncol=2, fontsize="small", loc="upper right")
-    k = len(r0["forecast_seed"])
-    fx = r0["forecast_x"]
-    fc_ax.plot(fx[:k], r0["forecast_seed"], color="black", lw=1.5, label="seed")
-    fc_ax.plot(fx[k:], r0["forecast_true"], color="0.35", lw=5, alpha=0.35, label="truth")
-    for model, run in runs.items():
-        r = run["results"]
-        fc_ax.plot(fx[k:], r["forecast"], color=COLORS[model], lw=1.5,
-                   label=f"{LABELS[model]} (RMSE {r['forecast_rmse']:.3f})")
-    fc_ax.axvline(fx[k - 1], color="black", ls=":", lw=1)
-    lo, hi = fc_ax.get_ylim()
-    fc_ax.set_ylim(lo, hi + 0.45 * (hi - lo))
-    fc_ax.set_xlabel("x (radians)")
-    fc_ax.set_ylabel("value")
-    fc_ax.set_title("Forecasts: each cell fed its own predictions after 40 true values")
-    fc_ax.legend(loc="upper center", ncol=5, fontsize="small")
-    for ax in (loss_ax, err_ax, fc_ax):
+    for ax, key, what in ((mse_ax, "test_mse", "one-step test MSE, clean cosine"),
+                          (fc_ax, "forecast_rmse", "forecast RMSE over 3 periods")):
+        for i, model in enumerate(MODELS):
+            v = np.array(summary["cells"][LABELS[model]][key])
+            ax.plot(np.full(len(v), i), v, "o", color=COLORS[model], alpha=0.6, ms=5)
+            ax.plot([i - 0.25, i + 0.25], [np.median(v)] * 2, color=COLORS[model], lw=3)
+        ax.set_xticks(range(len(MODELS)), [LABELS[m] for m in MODELS])
+        ax.set_yscale("log")
+        ax.set_ylabel(what)
+        ax.set_title(f"{what.split(',')[0]}: a dot per seed, bar at the median",
+                     fontsize="medium")
+    base = summary["cells"]["RNN"]["baseline_mse"][0]
+    mse_ax.axhline(base, color="black", ls="--", lw=1, label=f"same as last value ({base:.1e})")
+    mse_ax.legend(fontsize="small", loc="center right")
+    first = runs[MODELS[0], args.seeds[0]]
+    k = len(first["forecast_seed"])
+    fx = first["forecast_x"]
+    path_ax.plot(fx[k:], first["forecast_true"], color="0.35", lw=5, alpha=0.35,
+                 label="truth")
+    for model in MODELS:
+        for j, s in enumerate(args.seeds):
+            path_ax.plot(fx[k:], runs[model, s]["forecast"] - first["forecast_true"],
+                         color=COLORS[model], lw=1, alpha=0.7,
+                         label=f"{LABELS[model]}, each seed" if j == 0 else None)
+    path_ax.axhline(0, color="black", lw=0.8)
+    path_ax.set_xlabel("x (radians)")
+    path_ax.set_ylabel("forecast − true cosine")
+    path_ax.set_title("Forecast errors after 40 true values, fed their own output: "
+                      "one line per seed")
+    handles = [h for h in path_ax.get_lines() if not h.get_label().startswith("_")][1:]
+    path_ax.legend(handles=handles, ncol=3, fontsize="small", loc="upper left")
+    for ax in (loss_ax, mse_ax, fc_ax, path_ax):
         ax.grid(True, alpha=0.3)
     plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 
-def plot_vanishing(runs, path):
+def plot_vanishing(args, runs, path):
     from matplotlib.figure import Figure
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax = fig.subplots()
     k = np.arange(BACK + 1)
     tiny = np.finfo(float).tiny
-    for model, run in runs.items():
-        ax.plot(k, np.maximum(run["vanishing_init"], tiny), color=COLORS[model], ls="--",
-                lw=1.2, label=f"{LABELS[model]}, at initialisation")
-        ax.plot(k, np.maximum(run["vanishing_trained"], tiny), color=COLORS[model], lw=2,
-                label=f"{LABELS[model]}, trained")
+    for model in MODELS:
+        for key, ls, lw, when in (("vanishing_init", "--", 1.2, "at initialisation"),
+                                  ("vanishing_trained", "-", 2, "trained")):
+            curves = np.maximum([runs[model, s][key] for s in args.seeds], tiny)
+            ax.plot(k, np.median(curves, axis=0), color=COLORS[model], ls=ls, lw=lw,
+                    label=f"{LABELS[model]}, {when}")
+            if key == "vanishing_trained":
+                ax.fill_between(k, curves.min(0), curves.max(0), color=COLORS[model],
+                                alpha=0.15, lw=0)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=1e-30, top=10)
+    lo = max(1e-30, min(line.get_ydata().min() for line in ax.get_lines()) / 10)
+    ax.set_ylim(bottom=lo, top=10)
     ax.set_xlabel("k, steps back from the last step")
-    ax.set_ylabel("‖dL/dh_{T−k}‖ / ‖dL/dh_T‖  (log scale)")
-    ax.set_title("Vanishing gradients: how much of the last step's gradient reaches "
-                 "k steps back")
+    ax.set_ylabel(r"$\Vert\partial L/\partial h_{T-k}\Vert \;/\; \Vert\partial L/\partial h_T\Vert$"
+                  "  (log scale)")
+    ax.set_title(f"How much of the last step's gradient reaches k steps back: median of "
+                 f"{len(args.seeds)} seeds (band: trained, best to worst)", fontsize="medium")
     ax.legend(ncol=3, fontsize="small", loc="lower left")
     ax.grid(True, which="major", alpha=0.3)
     plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
@@ -152,43 +244,30 @@ def plot_vanishing(runs, path):
 
 def main(argv=None):
     args = parse_args(argv)
+    say = (lambda *a, **k: None) if args.quiet else print
+    if not plumbing.matplotlib_installed():
+        return plumbing.fail("compare_cells.py", "the figures need matplotlib, which is not "
+                             "installed: install it with 'python -m pip install matplotlib'", 2)
     problem = plumbing.check_out_folder(args.out)
     if problem:
         return plumbing.fail("compare_cells.py", problem, 2)
+    say(f"compare_cells: RNN, LSTM and GRU, {args.iters:,} iterations each, seeds "
+        f"{', '.join(map(str, args.seeds))}, {args.workers} at a time", flush=True)
     try:
-        runs = {model: train_one(model, args, args.quiet) for model in MODELS}
-    except plumbing.Diverged as e:
-        return plumbing.fail("compare_cells.py", f"{e}; nothing was written", 1)
+        train_all(args, say)
+    except RuntimeError as e:
+        return plumbing.fail("compare_cells.py", f"{e}; no summary was written", 1)
     except KeyboardInterrupt:
-        return plumbing.fail("compare_cells.py", "interrupted; nothing was written", 130)
-
-    table = {}
-    for model, run in runs.items():
-        r = run["results"]
-        v = run["vanishing_trained"]
-        table[LABELS[model]] = dict(
-            test_mse=r["test_mse"], forecast_rmse=r["forecast_rmse"],
-            us_per_iter=round(run["us_per_iter"], 1), parameters=run["parameters"],
-            train_loss_last_1000=float(np.mean(run["losses"][-1000:])),
-            gradient_ratio_trained={str(k): float(v[k]) for k in (10, 20, 50, 100)},
-            gradient_ratio_init={str(k): float(run["vanishing_init"][k]) for k in (10, 20, 50, 100)})
-    summary = dict(iters=args.iters, hidden=args.hidden, lr=args.lr, seed=args.seed,
-                   cells=table)
+        return plumbing.fail("compare_cells.py", "interrupted; no summary was written", 130)
+    runs = {(m, s): load_run(args, m, s) for m in MODELS for s in args.seeds}
+    summary = summarise(args, runs)
     import matplotlib
     matplotlib.use("Agg")
-    plot_compare(runs, os.path.join(args.out, "compare.png"))
-    plot_vanishing(runs, os.path.join(args.out, "vanishing.png"))
+    plot_compare(args, runs, summary, os.path.join(args.out, "compare.png"))
+    plot_vanishing(args, runs, os.path.join(args.out, "vanishing.png"))
     plumbing.save_json(os.path.join(args.out, "compare.json"), summary)
-
-    print(f"{args.iters:,} iterations each, hidden size {args.hidden}, learning rate "
-          f"{args.lr:g}, seed {args.seed}")
-    print(f"{'cell':<5} {'one-step test MSE':>17} {'forecast RMSE':>13} "
-          f"{'us/iteration':>12} {'parameters':>10} {'gradient at k=20':>16}")
-    for name, row in table.items():
-        print(f"{name:<5} {row['test_mse']:>17.2e} {row['forecast_rmse']:>13.3f} "
-              f"{row['us_per_iter']:>12.0f} {row['parameters']:>10,} "
-              f"{row['gradient_ratio_trained']['20']:>16.1e}")
-    print(f"wrote {args.out}/compare.png, vanishing.png, compare.json")
+    print(table(summary))
+    say(f"wrote {args.out}/compare.png, vanishing.png, compare.json")
     return 0
 
 

@@ -92,7 +92,8 @@ def check_steps(steps, num_points):
 
 # ---------------------------------------------------------------------------------------
 # the clean cosines a trained network is tested on, sampled every `resolution` like the
-# training data
+# training data but half a step off its grid: the training cosine has x = 0, r, 2r, ...
+# and the test cosines x = r/2, 3r/2, ..., so no test value is a training value.
 WARMUP = 10          # test steps left out of the test MSE while h settles from h_0 = 0
 TEST_PERIODS = 4     # length of the clean test cosine, in periods of cos(x)
 FORECAST_SEED = 40   # clean values the forecast starts from
@@ -102,19 +103,20 @@ MAX_RESOLUTION = TEST_PERIODS * 2 * np.pi / (WARMUP + 2)
 
 
 def test_cosine(resolution):
-    """A smooth, noise-free cosine over TEST_PERIODS periods: returns x (N+1,), inputs
-    cos(x[:-1]) and targets cos(x[1:]), each (N,)."""
+    """A smooth, noise-free cosine over TEST_PERIODS periods, off the training grid:
+    returns x (N+1,), inputs cos(x[:-1]) and targets cos(x[1:]), each (N,)."""
     n = int(round(TEST_PERIODS * 2 * np.pi / resolution))
-    x = np.arange(n + 1) * resolution
+    x = (np.arange(n + 1) + 0.5) * resolution
     y = np.cos(x)
     return x, y[:-1], y[1:]
 
 
 def forecast_cosine(resolution):
-    """FORECAST_SEED clean values of cos(x) to start a forecast from, and the
-    FORECAST_PERIODS periods that follow them: returns x (all of them), seed, truth."""
+    """FORECAST_SEED clean values of cos(x) to start a forecast from, off the training
+    grid, and the FORECAST_PERIODS periods that follow them: returns x (all of them),
+    seed, truth."""
     n_future = int(round(FORECAST_PERIODS * 2 * np.pi / resolution))
-    x = np.arange(FORECAST_SEED + n_future) * resolution
+    x = (np.arange(FORECAST_SEED + n_future) + 0.5) * resolution
     y = np.cos(x)
     return x, y[:FORECAST_SEED], y[FORECAST_SEED:]
 

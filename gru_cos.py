@@ -66,11 +66,12 @@ def forward(params, inputs, hprev):
     hs[0] = hprev[:, 0]
     zr = np.empty((T, 2, H))
     hcs = np.empty((T, H))
-    for t in range(1, T + 1):
-        h = hs[t - 1]
-        z, r = zr[t - 1] = sigmoid((xzr[t - 1] + Wzr_h.dot(h)).reshape(2, H))
-        hcs[t - 1] = np.tanh(xh[t - 1] + Wh_h.dot(r * h))    # h~_t
-        hs[t] = h + z * (hcs[t - 1] - h)                 # (1 - z_t) h_{t-1} + z_t h~_t
+    with np.errstate(over="ignore"):                     # sigmoid of a << 0 is 0
+        for t in range(1, T + 1):
+            h = hs[t - 1]
+            z, r = zr[t - 1] = sigmoid((xzr[t - 1] + Wzr_h.dot(h)).reshape(2, H))
+            hcs[t - 1] = np.tanh(xh[t - 1] + Wh_h.dot(r * h))    # h~_t
+            hs[t] = h + z * (hcs[t - 1] - h)             # (1 - z_t) h_{t-1} + z_t h~_t
     ys = hs[1:] @ params["Why"][0] + params["by"][0, 0]  # y_t = Why h_t + by
     return hs, zr, hcs, ys
 
@@ -142,18 +143,19 @@ def forecast(params, seed_values, n_future):
     Wz, Wr, Wh = params["Wz"], params["Wr"], params["Wh"]
     bz, br, bh = params["bz"][:, 0], params["br"][:, 0], params["bh"][:, 0]
     out = np.empty(n_future)
-    for n in range(n_future):
-        out[n] = y = Why @ h + by                        # the prediction is the next input
-        hx = np.append(h, y)                             # [h_{t-1}; x_t]
-        z, r = sigmoid(Wz @ hx + bz), sigmoid(Wr @ hx + br)
-        hc = np.tanh(Wh @ np.append(r * h, y) + bh)      # h~_t
-        h = (1 - z) * h + z * hc
+    with np.errstate(over="ignore"):                     # sigmoid of a << 0 is 0
+        for n in range(n_future):
+            out[n] = y = Why @ h + by                    # the prediction is the next input
+            hx = np.append(h, y)                         # [h_{t-1}; x_t]
+            z, r = sigmoid(Wz @ hx + bz), sigmoid(Wr @ hx + br)
+            hc = np.tanh(Wh @ np.append(r * h, y) + bh)  # h~_t
+            h = (1 - z) * h + z * hc
     return out
 
 
 def hidden_gradients(params, inputs, target):
-    """||dL/dh_{T-k}|| for k = 0..T-1, L the loss of the last step alone (see
-    lstm_cos.last_step_gradients). Shape (T,)."""
+    """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, L the loss of the last
+    step alone (see lstm_cos.last_step_gradients)."""
     return last_step_gradients(sys.modules[__name__], params, inputs, target)
 
 

@@ -55,6 +55,8 @@ def init_state(hidden_size):
 
 
 def sigmoid(a):
+    """1 / (1 + exp(-a)). For a below about -709, exp(-a) overflows to inf and the result
+    is exactly 0, its limit: the callers silence that overflow (np.errstate)."""
     return 1.0 / (1.0 + np.exp(-a))
 
 
@@ -81,13 +83,14 @@ def forward(params, inputs, state):
     hs, cs = np.empty((T + 1, H)), np.empty((T + 1, H))
     hs[0], cs[0] = state[0][:, 0], state[1][:, 0]
     gates = np.empty((T, 4, H))
-    for t in range(1, T + 1):
-        a = (xb[t - 1] + Wh.dot(hs[t - 1])).reshape(4, H)  # all pre-activations at once
-        o, f, i, cc = g = gates[t - 1]
-        g[:3] = sigmoid(a[:3])                           # o_t, f_t, i_t
-        g[3] = np.tanh(a[3])                             # C~_t
-        cs[t] = f * cs[t - 1] + i * cc                   # C_t = f_t C_{t-1} + i_t C~_t
-        hs[t] = o * np.tanh(cs[t])                       # h_t = o_t tanh(C_t)
+    with np.errstate(over="ignore"):                     # sigmoid of a << 0 is 0
+        for t in range(1, T + 1):
+            a = (xb[t - 1] + Wh.dot(hs[t - 1])).reshape(4, H)  # all pre-activations
+            o, f, i, cc = g = gates[t - 1]
+            g[:3] = sigmoid(a[:3])                       # o_t, f_t, i_t
+            g[3] = np.tanh(a[3])                         # C~_t
+            cs[t] = f * cs[t - 1] + i * cc               # C_t = f_t C_{t-1} + i_t C~_t
+            hs[t] = o * np.tanh(cs[t])                   # h_t = o_t tanh(C_t)
     ys = hs[1:] @ params["Why"][0] + params["by"][0, 0]  # y_t = Why h_t + by
     return hs, cs, gates, ys
 
@@ -162,24 +165,26 @@ def forecast(params, seed_values, n_future):
     hs, cs, _, _ = forward(params, seed_values, init_state(H))
     h, c = hs[-1], cs[-1]
     out = np.empty(n_future)
-    for n in range(n_future):
-        out[n] = y = Why @ h + by                        # the prediction ...
-        a = (W.dot(np.append(h, y)) + b).reshape(4, H)   # ... is the next input x_{t+1}
-        o, f, i = sigmoid(a[:3])
-        c = f * c + i * np.tanh(a[3])                    # C_t = f_t C_{t-1} + i_t C~_t
-        h = o * np.tanh(c)                               # h_t = o_t tanh(C_t)
+    with np.errstate(over="ignore"):                     # sigmoid of a << 0 is 0
+        for n in range(n_future):
+            out[n] = y = Why @ h + by                    # the prediction ...
+            a = (W.dot(np.append(h, y)) + b).reshape(4, H)  # ... is the next input x_{t+1}
+            o, f, i = sigmoid(a[:3])
+            c = f * c + i * np.tanh(a[3])                # C_t = f_t C_{t-1} + i_t C~_t
+            h = o * np.tanh(c)                           # h_t = o_t tanh(C_t)
     return out
 
 
 def hidden_gradients(params, inputs, target):
-    """||dL/dh_{T-k}|| for k = 0..T-1, L the loss of the last step alone (see
-    last_step_gradients). Shape (T,)."""
+    """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, L the loss of the last
+    step alone (see last_step_gradients)."""
     return last_step_gradients(sys.modules[__name__], params, inputs, target)
 
 
 def last_step_gradients(model, params, inputs, target):
-    """||dL/dh_{T-k}|| for k = 0..T-1, where L = (y_T - target)^2 is the loss of the last
-    step alone, after running over inputs (T,) from zeros. For a gated cell whose
+    """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, where L = (y_T -
+    target)^2 is the loss of the last step alone, after running over inputs (T,) from
+    zeros. For a gated cell whose
     forward(params, x, state) returns (hs, *cache, ys) and whose backward(params, x, hs,
     *cache, dh_y) returns (grads, dhs) with dhs[t-1] = dL/dh_t (the LSTM and the GRU)."""
     x = np.asarray(inputs, dtype=float)
@@ -187,7 +192,7 @@ def last_step_gradients(model, params, inputs, target):
     dh_y = np.zeros((len(x), hs.shape[1]))
     dh_y[-1] = 2.0 * (ys[-1] - target) * params["Why"][0]   # only the last step's loss
     _, dhs = model.backward(params, x, hs, *cache, dh_y)
-    return np.linalg.norm(dhs[::-1], axis=1)
+    return dhs[::-1].copy()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+import analysis
 import data
 
 HPREV_MODES = ("reset", "carry", "sequential")
@@ -57,6 +58,8 @@ positive_int = checked(int, lambda v: v >= 1, "a positive integer")
 positive_float = checked(float, lambda v: math.isfinite(v) and v > 0, "a positive finite number")
 nonnegative_float = checked(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
 seed_int = checked(int, lambda v: v >= 0, "an integer >= 0")
+fraction = checked(float, lambda v: 0 <= v <= 1, "a fraction from 0 to 1")
+finite_float = checked(float, math.isfinite, "a finite number")
 
 
 def build_parser(model):
@@ -73,6 +76,9 @@ def build_parser(model):
                    help="size H of the hidden state")
     p.add_argument("--lr", type=positive_float, default=d["lr"],
                    help="Adagrad learning rate")
+    p.add_argument("--anneal", type=fraction, default=d["anneal"],
+                   help="over this last fraction of the iterations the learning rate falls "
+                        "linearly to 0 (0: constant, as in the article)")
     p.add_argument("--noise", type=nonnegative_float, default=d["noise"],
                    help="standard deviation of the normal noise added to cos(x)")
     p.add_argument("--resolution", type=positive_float, default=d["resolution"],
@@ -91,6 +97,14 @@ def build_parser(model):
                         "(the last 20%% of its rows are held out for testing)")
     p.add_argument("--column", metavar="NAME",
                    help="the CSV column (by default the only numeric one, or the last)")
+    p.add_argument("--train-until", type=finite_float, metavar="X",
+                   help="with --csv: train on the rows whose x (the first column) is at "
+                        "most X and hold out the rest (by default the last 20%% of the "
+                        "rows are held out)")
+    p.add_argument("--diff", action=argparse.BooleanOptionalAction,
+                   help="with --csv: train on the changes from one row to the next "
+                        "(--diff) or on the values (--no-diff); by default both are tried "
+                        "and the better one on the validation rows is kept")
     p.add_argument("--out", default=d["out"], help="folder the results are written to")
     p.add_argument("--no-plot", action="store_true",
                    help="do not draw the figures (matplotlib is then not needed)")
@@ -113,8 +127,9 @@ def parse_args(model, argv=None):
         parser.error(f"argument --resolution: at most {data.MAX_RESOLUTION:.3g}, so that "
                      f"the clean test cosine has more than {data.WARMUP} steps after its "
                      f"warm-up; got {args.resolution:g}")
-    if args.column is not None and args.csv is None:
-        parser.error("argument --column: goes with --csv FILE")
+    for option in ("column", "train_until", "diff"):
+        if getattr(args, option) is not None and args.csv is None:
+            parser.error(f"argument --{option.replace('_', '-')}: goes with --csv FILE")
     too_big = memory_problem(model, args)
     if too_big:
         parser.error(too_big)
@@ -136,7 +151,7 @@ def matplotlib_installed():
 
 # ---------------------------------------------------------------------------------------
 # what a run holds in memory, estimated before anything is allocated
-WEIGHT_COPIES = 40   # the weights, their gradients, Adagrad's memory, temporaries, snapshots
+WEIGHT_COPIES = 160  # the weights, their gradients, Adagrad's memory, temporaries, snapshots
 STEP_ARRAYS = 32     # arrays of one row per time step and H columns, in lossFun and after
 BYTES_PER_ITER = 64  # the loss of every iteration, its copies and its moving average
 BYTES_PER_POINT = 48 # x, cos(x), the noise, the data, and temporaries
@@ -151,7 +166,9 @@ def memory_needed(model, args):
             "--iters": BYTES_PER_ITER * args.iters}
     if args.csv is None:
         need["--points"] = BYTES_PER_POINT * args.points
-        need["--resolution"] = 8 * STEP_ARRAYS * H * data.evaluation_steps(args.resolution)
+        steps = data.evaluation_steps(args.resolution) + sum(
+            analysis.free_run_steps(args.resolution))
+        need["--resolution"] = 8 * STEP_ARRAYS * H * steps
     return need
 
 
@@ -234,10 +251,20 @@ class Run:
         self.stop = StopOnCtrlC().__enter__()
         a = self.args
         self.say(f"{self.model.NAME}: {a.iters:,} iterations of {a.steps} steps, hidden "
-                 f"size {a.hidden}, learning rate {a.lr:g}, hprev {a.hprev}, on {self.about}",
+                 f"size {a.hidden}, learning rate {a.lr:g} (annealed over the last "
+                 f"{a.anneal:.0%}), hprev {a.hprev}, on {self.about}",
                  flush=True)
         self.progress = Progress(a.iters, quiet=a.quiet)
+        self.progresses = [self.progress]
         return self
+
+    def next_progress(self, label):
+        """A fresh progress line for another training run within this one."""
+        if self.progress.started:
+            self.progress.finish()
+            self.progress = Progress(self.args.iters, quiet=self.args.quiet)
+            self.progresses.append(self.progress)
+        self.say(label, flush=True)
 
     def __exit__(self, kind, error, traceback):
         self.stop.__exit__()
@@ -258,10 +285,11 @@ class Run:
             return False
         return True
 
-    def save(self, params, losses, results, settings, loss_note, arrays=None):
+    def save(self, params, losses, results, settings, snapshots, loss_note, iterations=None):
         """Write <NAME>.npz (the weights, the loss of every iteration, the results, the
-        settings and any other arrays) and metrics.json (the numbers); returns the npz's
-        path."""
+        settings and the snapshots {iteration: weights}, as snap_iters (K,) and
+        snap_<name> (K, *shape)) and metrics.json (the numbers); returns the npz's path.
+        iterations: how many were trained in all (by default len(losses)), for the speed."""
         a, done = self.args, len(losses)
         if done == 0:
             raise NothingTrained
@@ -271,18 +299,22 @@ class Run:
                   f"saving what was trained so far")
             self.status = 130
         self.saving = True
-        self.done, self.loss_note = done, loss_note
-        self.t_train = self.progress.elapsed
+        self.done, self.loss_note = iterations or done, loss_note
+        self.progress.finish()
+        self.t_train = sum(p.elapsed for p in self.progresses if p.elapsed)
         self.recent = float(np.mean(losses[-1000:]))
         settings = dict(model=self.model.NAME, iters=a.iters, iters_done=done,
-                        steps=a.steps, hidden=a.hidden, lr=a.lr, seed=a.seed,
-                        hprev=a.hprev, **settings)
+                        steps=a.steps, hidden=a.hidden, lr=a.lr, anneal=a.anneal,
+                        seed=a.seed, hprev=a.hprev, **settings)
         npz = os.path.join(a.out, f"{self.model.NAME}.npz")
-        save_npz(npz, {**params, "loss": losses, **results, **settings, **(arrays or {})})
+        iters = sorted(snapshots)
+        snaps = {f"snap_{k}": np.array([snapshots[n][k] for n in iters]) for k in params}
+        save_npz(npz, {**params, "loss": losses, **results, **settings,
+                       "snap_iters": np.array(iters, dtype=np.int64), **snaps})
         metrics = dict(train_loss_last_1000=self.recent,
                        **{k: v for k, v in results.items() if np.ndim(v) == 0},
                        train_seconds=round(self.t_train, 3),
-                       iters_per_second=round(done / self.t_train, 1),
+                       iters_per_second=round(self.done / self.t_train, 1),
                        interrupted=self.interrupted, settings=settings)
         path = os.path.join(a.out, "metrics.json")
         save_json(path, metrics)
@@ -337,10 +369,11 @@ class Progress:
         self.tty = stream.isatty()
         self.every = max(1, iters // 20)        # piped: a line every 5%
         self.start = self.last = time.perf_counter()
-        self.elapsed = None
+        self.elapsed, self.started = None, False
 
     def update(self, n, losses):
         """After iteration n; losses[:n] are the losses so far."""
+        self.started = True
         if self.quiet:
             return
         if self.tty:

@@ -20,6 +20,7 @@ import sys
 
 import numpy as np
 
+import analysis
 import plumbing
 from data import FORECAST_PERIODS, WARMUP, CosineData, forecast_cosine, test_cosine
 from plumbing import Diverged
@@ -31,6 +32,7 @@ DEFAULTS = dict(
     steps=20,            # T, time steps per window = how far back BPTT goes
     hidden=32,           # H, size of the hidden state h
     lr=0.01,             # Adagrad learning rate (the article used 0.001, see README)
+    anneal=0.1,          # the learning rate falls linearly to 0 over this last part of the run
     noise=0.05,          # standard deviation of the noise added to cos(x)
     resolution=0.5,      # spacing of the x values, the sampling step of the cosine
     points=1000,         # number of points in the noisy training cosine
@@ -143,7 +145,7 @@ GROWTH = 100     # a loss this many times that of always predicting 0 means dive
 
 
 def train(lossFun, params, data, iters, steps, learning_rate, h0, hprev_mode="reset",
-          keep=(), progress=None, stop=None):
+          anneal=0.0, keep=(), progress=None, stop=None):
     """Train params (a dict of arrays) with Adagrad on windows of data; afterwards its
     entries are the trained weights (views into one vector).
 
@@ -153,6 +155,9 @@ def train(lossFun, params, data, iters, steps, learning_rate, h0, hprev_mode="re
         carry       random windows, each from the state the previous one ended in
         sequential  consecutive windows, as in min-char-rnn: p += steps and the state
                     carried on, both back to p = 0 and h0 when the data runs out
+    anneal: over this last fraction of the iterations the learning rate falls linearly
+    towards 0, so that the last noisy windows no longer kick the weights about (0: the
+    same learning rate throughout, as in min-char-rnn).
     keep: the iterations after which to keep a copy of the weights (0 is before the
     first step). progress.update(n, losses) is told of every iteration; the loop ends
     early when stop.requested turns true (Ctrl-C).
@@ -166,6 +171,7 @@ def train(lossFun, params, data, iters, steps, learning_rate, h0, hprev_mode="re
     zero_loss = float(np.mean(data.y_data ** 2))   # the loss of always predicting 0
     losses, kept = np.empty(iters), {}
     hprev, p, done = h0, 0, 0
+    calm = max(1, round(anneal * iters))   # the last `calm` iterations anneal
     with np.errstate(over="ignore", invalid="ignore"):   # an overflow ends in Diverged
         for n in range(iters):
             if stop is not None and stop.requested:
@@ -186,11 +192,12 @@ def train(lossFun, params, data, iters, steps, learning_rate, h0, hprev_mode="re
                 raise Diverged(loss, n + 1, GROWTH, zero_loss)
             losses[n] = loss
             # Adagrad, every weight at once: clip, then mem += dparam^2 and
-            # param -= learning_rate * dparam / sqrt(mem + 1e-8)
+            # param -= lr * dparam / sqrt(mem + 1e-8), lr annealed over the last iterations
             dparams = np.concatenate([grads[k].ravel() for k in params])
             np.clip(dparams, -5, 5, out=dparams)         # clip to mitigate exploding gradients
             mem += dparams * dparams
-            flat += -learning_rate * dparams / np.sqrt(mem + 1e-8)  # adagrad update
+            lr = learning_rate * min(1.0, (iters - n) / calm) if anneal else learning_rate
+            flat += -lr * dparams / np.sqrt(mem + 1e-8)  # adagrad update
             done = n + 1
             if progress is not None:
                 progress.update(done, losses)
@@ -242,20 +249,21 @@ def forecast(params, seed_values, n_future):
 
 
 def hidden_gradients(params, inputs, target):
-    """||dL/dh_{T-k}|| for k = 0..T-1, where L = (y_T - target)^2 is the loss of the last
-    step alone, after running over inputs (T,) from zeros. Shape (T,).
+    """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, where L = (y_T -
+    target)^2 is the loss of the last step alone, after running over inputs (T,) from
+    zeros.
 
     Each step back multiplies the gradient by Whh^T diag(1 - h_t^2): unless Whh is large
     enough to make up for the tanh's slope, which is at most 1, the product shrinks
     geometrically. That is the vanishing gradient."""
     Whh, Why = params["Whh"], params["Why"]
     hs, ys = forward(params, inputs, init_state(Whh.shape[0]))
+    dhs = np.empty((len(hs) - 1, Whh.shape[0]))
     dh = 2.0 * (ys[-1] - target) * Why[0]                # dL/dh_T
-    norms = np.empty(len(hs) - 1)
     for k, t in enumerate(range(len(hs) - 1, 0, -1)):
-        norms[k] = np.linalg.norm(dh)                    # ||dL/dh_t||, t = T - k
+        dhs[k] = dh                                      # dL/dh_t, t = T - k
         dh = Whh.T.dot((1.0 - hs[t] ** 2) * dh)          # dL/dh_{t-1}
-    return norms
+    return dhs
 
 
 # ---------------------------------------------------------------------------------------
@@ -268,21 +276,35 @@ def evaluate(model, params, resolution):
     x, inputs, targets = test_cosine(resolution)
     predictions = model.predict(params, inputs)
     mse = float(np.mean((predictions[WARMUP:] - targets[WARMUP:]) ** 2))
+    same = float(np.mean((inputs[WARMUP:] - targets[WARMUP:]) ** 2))   # 'same as last value'
 
     fx, seed, truth = forecast_cosine(resolution)
     fc = model.forecast(params, seed, len(truth))
     rmse = float(np.sqrt(np.mean((fc - truth) ** 2)))
+
+    # left to run on its own for long, the network oscillates: at what period?
+    period, amplitude, _ = analysis.learned_oscillation(model, params, seed, resolution)
     return dict(test_x=x, test_inputs=inputs, test_targets=targets,
-                test_predictions=predictions, test_mse=mse, warmup=WARMUP,
+                test_predictions=predictions, test_mse=mse, baseline_mse=same, warmup=WARMUP,
                 forecast_x=fx, forecast_seed=seed, forecast_true=truth, forecast=fc,
-                forecast_rmse=rmse, x_label="x (radians)", y_label="value",
-                series="cos(x)")
+                forecast_rmse=rmse, learned_period=period, true_period=2 * np.pi / resolution,
+                learned_amplitude=amplitude, true_amplitude=2.0,
+                x_label="x (radians)", y_label="value", series="cos(x)")
 
 
 def summary(r):
     """The one line a run ends with."""
-    return (f"one-step test MSE on the clean cosine: {r['test_mse']:.2e}  "
-            f"forecast RMSE over {FORECAST_PERIODS} periods: {r['forecast_rmse']:.3f}")
+    return (f"one-step test MSE on the clean cosine: {r['test_mse']:.2e} ('same as last "
+            f"value': {r['baseline_mse']:.2e})  forecast RMSE over {FORECAST_PERIODS} "
+            f"periods: {r['forecast_rmse']:.3f}  learned period {r['learned_period']:.3f} "
+            f"steps (true {r['true_period']:.3f})")
+
+
+def snapshot_iterations(iters):
+    """About a dozen iterations, spaced about evenly on a log scale, at which to keep the
+    weights to watch the network learn: 0, 50, 100, 200, 500, 1,000, ... and iters."""
+    marks = [0] + [m * 10 ** e for e in range(1, 12) for m in (5, 10, 20)]
+    return sorted({m for m in marks if m < iters} | {iters})
 
 
 # ---------------------------------------------------------------------------------------
@@ -295,7 +317,7 @@ def main(model=None, argv=None):
     args = plumbing.parse_args(model, argv)      # a bad option exits here, with status 2
     if args.csv:                                             # your own series: series.py
         import series
-        return series.main(model, args, train)
+        return series.main(model, args, method=sys.modules[__name__])
 
     # the data and the initial weights, each from its own stream of the seed
     data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
@@ -306,12 +328,13 @@ def main(model=None, argv=None):
              f"spaced {args.resolution:g}")
 
     with plumbing.Run(model, args, about) as run:            # progress line, Ctrl-C, saving
-        losses, _ = train(model.lossFun, params, data, args.iters, args.steps, args.lr,
-                          model.init_state(args.hidden), args.hprev,
-                          progress=run.progress, stop=run.stop)
+        losses, snapshots = train(model.lossFun, params, data, args.iters, args.steps,
+                                  args.lr, model.init_state(args.hidden), args.hprev,
+                                  args.anneal, keep=snapshot_iterations(args.iters),
+                                  progress=run.progress, stop=run.stop)
         results = evaluate(model, params, data.resolution)
         settings = dict(noise=args.noise, resolution=data.resolution, points=args.points)
-        npz = run.save(params, losses, results, settings,
+        npz = run.save(params, losses, results, settings, snapshots,
                        loss_note=f"noise variance {args.noise ** 2:g}")
         if not args.no_plot:
             import plot_results                              # matplotlib, only to draw

@@ -1,11 +1,18 @@
 """Your own series: `python rnn_cos.py --csv FILE [--column NAME]` trains the network on
 one column of a CSV file instead of the cosine.
 
-The split is chronological: the network trains on windows from the first 80% of the
-rows, normalised with their own mean and standard deviation, and the last 20% are held
-out. On them it reports, in the original units, the one-step RMSE of the network (which
-reads the true series from its start) against the "same as last value" baseline, and a
-forecast that starts where the training part ends.
+The rows are split in time, never shuffled:
+    fit         the first 80% of the training part: the windows the network trains on
+    validation  the rest of the training part: where the choices are made
+    held out    the last 20% of the rows (or those after --train-until): the test
+The network trains on the series' levels or on its changes from one row to the next
+(its first differences, --diff), each normalised with the fit rows' mean and standard
+deviation. Without --diff or --no-diff it trains on both and keeps the one whose
+one-step predictions are better on the validation rows; during training it evaluates
+its weights every so often on the validation rows and keeps the best. Only then is it
+tested on the held-out rows, in the original units, next to two baselines: "same as
+last value" (persistence) and a linear autoregressive model AR(p) fitted by least
+squares on the training part, its order p chosen by AIC.
 """
 import os
 
@@ -14,79 +21,255 @@ import numpy as np
 import plumbing
 from data import SeriesData, read_csv_column
 
-HELD_OUT = 0.2       # the last 20% of a series is held out for testing
+HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held out
+VALIDATION = 0.2     # the last 20% of the training part is the validation slice
+CHECKS = 100         # the weights are evaluated on the validation slice this many times
+AR_MAX_ORDER = 20    # AR(p) is chosen among p = 1..20 (at most a fifth of the rows)
 
 
-def main(model, args, train):
-    """Train model on the CSV column of args with train (rnn_cos.train), evaluate it on
-    the held-out rows, save and draw. Returns the exit status."""
+# ---------------------------------------------------------------------------------------
+# splitting the series, and the two ways of feeding it to the network
+def split(y, x, args):
+    """(n_fit, n_train): rows [0, n_fit) are fitted, [n_fit, n_train) validate, and
+    [n_train, n) are held out. ValueError, naming what is missing, for a series too
+    short for --steps and the split."""
+    n = len(y)
+    need_fit = args.steps + 1 + (args.diff is True)      # differences: one value fewer
+    enough = lambda n_train, n: (int(round(n_train * (1 - VALIDATION))) >= need_fit  # noqa: E731
+                                 and n_train - int(round(n_train * (1 - VALIDATION))) >= 2
+                                 and n - n_train >= 2)
+    with_steps = f"with --steps {args.steps}{' and --diff' if args.diff else ''}"
+    if args.train_until is None:
+        n_train = int(round(n * (1 - HELD_OUT)))
+        if not enough(n_train, n):
+            m = next(m for m in range(n, 10 * n + 100)
+                     if enough(int(round(m * (1 - HELD_OUT))), m))
+            raise ValueError(f"{args.csv} has {n} rows of data; {with_steps} it needs at "
+                             f"least {m} (the network trains on windows of steps + 1 values "
+                             f"from the first 64%, validates on the next 16% and is tested "
+                             f"on the last 20%)")
+    else:
+        n_train = int(np.searchsorted(x, args.train_until, side="right"))
+        if n_train == n:
+            raise ValueError(f"--train-until {args.train_until:g} leaves no rows of "
+                             f"{args.csv} held out (its last x is {x[-1]:g})")
+        if not enough(n_train, n):
+            k = next(k for k in range(n_train, 10 * n + 100) if enough(k, k + 2))
+            raise ValueError(f"--train-until {args.train_until:g} leaves {n_train} rows of "
+                             f"{args.csv} to train on and {n - n_train} held out; "
+                             f"{with_steps} at least {k} are needed to train on (windows "
+                             f"of steps + 1 values from the first 80% of them) and 2 held "
+                             f"out")
+    return int(round(n_train * (1 - VALIDATION))), n_train
+
+
+def representation(y, n_fit, diff):
+    """What the network reads: the levels y, or the differences y[t+1] - y[t]; both
+    normalised with the mean and standard deviation of the part from the fit rows.
+    Returns (z, mean, std)."""
+    with np.errstate(all="ignore"):                       # too large or flat: see check()
+        v = np.diff(y) if diff else y
+        fitted = v[:n_fit - 1] if diff else v[:n_fit]
+        mean, std = float(np.mean(fitted)), float(np.std(fitted))
+        return (v - mean) / std, mean, std
+
+
+def one_step(model, params, y, z, mean, std, diff):
+    """pred (N,) with pred[t] the network's prediction of y[t] from y[0..t-1], in the
+    original units (NaN where nothing comes before: pred[0], and pred[1] for
+    differences). The network reads the series from its start, from h = 0."""
+    out = model.predict(params, z[:-1]) * std + mean
+    pred = np.full(len(y), np.nan)
+    if diff:                              # out[i] predicts z[i + 1] = y[i + 2] - y[i + 1]
+        pred[2:] = y[1:-1] + out          # (nothing predicts y[1]: no change came before)
+    else:                                 # out[i] predicts z[i + 1] = y[i + 1]
+        pred[1:] = out
+    return pred
+
+
+def forecast(model, params, y, z, mean, std, diff, start, n_future):
+    """The network on its own from row `start` on: it reads the series up to row
+    start - 1, then feeds each prediction back in. Levels: the predictions are the
+    values; differences: they are added up from y[start - 1]. Shape (n_future,)."""
+    if diff:
+        changes = model.forecast(params, z[:start - 1], n_future) * std + mean
+        return y[start - 1] + np.cumsum(changes)
+    return model.forecast(params, z[:start], n_future) * std + mean
+
+
+def rmse(pred, truth):
+    return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(truth)) ** 2)))
+
+
+# ---------------------------------------------------------------------------------------
+# the linear baseline
+def lags(y, p, rows):
+    """The design matrix of AR(p) for the given rows t: [1, y[t-1], ..., y[t-p]]."""
+    rows = np.asarray(rows)
+    return np.column_stack([np.ones(len(rows))] + [y[rows - i] for i in range(1, p + 1)])
+
+
+def fit_ar(y, p, first=None):
+    """Least-squares AR(p) with an intercept, y[t] = c + a_1 y[t-1] + ... + a_p y[t-p],
+    fitted on the rows t = first..len(y)-1 (first = p by default). Returns the
+    coefficients [c, a_1, ..., a_p] and the residual sum of squares."""
+    rows = np.arange(p if first is None else first, len(y))
+    X = lags(y, p, rows)
+    coef, *_ = np.linalg.lstsq(X, y[rows], rcond=None)
+    return coef, float(np.sum((X @ coef - y[rows]) ** 2))
+
+
+def choose_ar(y_train):
+    """The AR(p) a statistician would fit first: p from 1 to AR_MAX_ORDER (at most a
+    fifth of the rows), each fitted on the same rows t >= p_max, with the smallest AIC
+    = m log(RSS / m) + 2 (p + 1); then refitted on every row it can use. Returns
+    (p, coefficients)."""
+    p_max = max(1, min(AR_MAX_ORDER, len(y_train) // 5))
+    m = len(y_train) - p_max
+    aic = [m * np.log(fit_ar(y_train, p, p_max)[1] / m) + 2 * (p + 1)
+           for p in range(1, p_max + 1)]
+    p = int(np.argmin(aic)) + 1
+    return p, fit_ar(y_train, p)[0]
+
+
+def ar_one_step(coef, y, rows):
+    """AR predictions of y[t] for the given rows, from the true values before each."""
+    return lags(y, len(coef) - 1, rows) @ coef
+
+
+# ---------------------------------------------------------------------------------------
+# the script
+def main(model, args, method):
+    """Train model on the CSV column of args with the training loop of `method` (the
+    rnn_cos module, passed in so that this module does not import it), choose on the
+    validation rows, test on the held-out rows, save and draw. Returns the exit status."""
     prog = f"{model.NAME}.py"
     try:
         y, x, x_label, column = read_csv_column(args.csv, args.column)
-        n_train, mean, std = split(y, args, column)
+        n_fit, n_train = split(y, x, args)
+        candidates = [args.diff] if args.diff is not None else [False, True]
+        prepared = {d: representation(y, n_fit, d) for d in candidates}
+        for d, (z, mean, std) in prepared.items():
+            check(y, n_fit, z, mean, std, d, column, args.csv)
     except ValueError as e:
         return plumbing.fail(prog, str(e), 2)
-    data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
-    data = SeriesData((y[:n_train] - mean) / std, x[:n_train], seed=data_seed)
-    params = model.init_params(args.hidden, np.random.default_rng(init_seed))
     n = len(y)
-    about = (f"column {column!r} of {args.csv}: the first {n_train} of {n} rows, "
-             f"normalised (mean {mean:.4g}, std {std:.4g})")
+    data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
+    every = max(1, args.iters // CHECKS)
+    keep = set(range(0, args.iters + 1, every)) | set(method.snapshot_iterations(args.iters))
+    val_rows = np.arange(n_fit, n_train)
+    about = (f"column {column!r} of {args.csv}: {n_fit} rows to fit, {n_train - n_fit} to "
+             f"validate, {n - n_train} held out; "
+             + ("levels and differences" if len(candidates) == 2 else
+                ("differences" if candidates[0] else "levels")))
 
     with plumbing.Run(model, args, about) as run:
-        losses, _ = train(model.lossFun, params, data, args.iters, args.steps, args.lr,
-                          model.init_state(args.hidden), args.hprev,
-                          progress=run.progress, stop=run.stop)
-        results = evaluate(model, params, y, x, n_train, mean, std) | {
-            "warmup": 0, "x_label": x_label, "y_label": column,
-            "series": f"{column} ({os.path.basename(args.csv)})"}
+        tried = {}
+        for d in candidates:
+            if len(candidates) > 1:
+                run.next_progress(f"on the {'differences' if d else 'levels'}:")
+            z, mean, std = prepared[d]
+            fit = z[:n_fit - 1] if d else z[:n_fit]
+            data = SeriesData(fit, x[1:n_fit] if d else x[:n_fit], seed=data_seed)
+            params = model.init_params(args.hidden, np.random.default_rng(init_seed))
+            losses, kept = method.train(
+                model.lossFun, params, data, args.iters, args.steps, args.lr,
+                model.init_state(args.hidden), args.hprev, args.anneal, keep=keep,
+                progress=run.progress, stop=run.stop)
+            checks = sorted(k for k in kept if k % every == 0 or k == len(losses))
+            val = [rmse(one_step(model, kept[k], y, z, mean, std, d)[val_rows], y[val_rows])
+                   for k in checks]
+            best = checks[int(np.nanargmin(val))] if np.any(np.isfinite(val)) else checks[-1]
+            tried[d] = dict(losses=losses, kept=kept, checks=checks, val=val, best=best,
+                            val_rmse=min(v for v in val if np.isfinite(v)) if
+                            np.any(np.isfinite(val)) else float("nan"))
+            if run.stop.requested:
+                break
+        d = min(tried, key=lambda k: (tried[k]["val_rmse"], k))  # the better on validation
+        t = tried[d]
+        params = t["kept"][t["best"]]
+        z, mean, std = prepared[d]
+        results = evaluate(model, params, y, x, n_train, z, mean, std, d)
+        results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
+                       val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
+                       val_curve=np.array(t["val"]),
+                       **{f"val_rmse_{'differences' if k else 'levels'}": tried[k]["val_rmse"]
+                          for k in tried})
         settings = dict(csv=os.path.abspath(args.csv), column=column, mean=mean, std=std,
-                        n_train=n_train, noise=float("nan"), resolution=float(x[1] - x[0]))
-        npz = run.save(params, losses, results, settings, loss_note="normalised units")
+                        n_fit=n_fit, n_train=n_train,
+                        train_until=np.nan if args.train_until is None else args.train_until,
+                        noise=float("nan"), resolution=float(x[1] - x[0]))
+        snapshots = {k: v for k, v in t["kept"].items()
+                     if k in method.snapshot_iterations(args.iters) or k == t["best"]}
+        npz = run.save(params, t["losses"], results, settings, snapshots,
+                       loss_note="normalised units",
+                       iterations=sum(len(v["losses"]) for v in tried.values()))
         if not args.no_plot:
             import plot_results                              # matplotlib, only to draw
             run.wrote(plot_results.plot_file(npz, args.out))
-        run.report(summary(results, n - n_train))
+        run.report(summary(results, n - n_train, len(tried)))
     return run.status
 
 
-def split(y, args, column):
-    """The number of training rows, and their mean and standard deviation; ValueError
-    when the series is too short for --steps or its training part is constant."""
-    n = len(y)
-    n_train = int(round(n * (1 - HELD_OUT)))
-    if n_train < args.steps + 1 or n - n_train < 2:
-        need = next(m for m in range(n, 10 * n + 100)
-                    if int(round(m * (1 - HELD_OUT))) >= args.steps + 1
-                    and m - int(round(m * (1 - HELD_OUT))) >= 2)
-        raise ValueError(f"{args.csv} has {n} rows of data; with --steps {args.steps} it needs "
-                         f"at least {need} (the first 80% must hold steps + 1 values)")
-    mean, std = float(np.mean(y[:n_train])), float(np.std(y[:n_train]))
-    if std == 0:
-        raise ValueError(f"column {column!r} of {args.csv} is constant over its first 80%: "
-                         f"there is nothing to learn")
-    return n_train, mean, std
+def check(y, n_fit, z, mean, std, diff, column, path):
+    """ValueError when what the network would train on cannot be normalised: values so
+    large that their mean or variance overflows, or a part that is constant up to
+    rounding."""
+    what = "changes" if diff else "values"
+    too_large = ValueError(
+        f"column {column!r} of {path} holds values as large as {np.max(np.abs(y)):.3g}: "
+        f"too large to normalise (the mean or variance of its {what} overflows a float); "
+        f"rescale the column")
+    if not (np.isfinite(mean) and np.isfinite(std)):
+        raise too_large
+    with np.errstate(over="ignore", invalid="ignore"):
+        fitted = np.diff(y[:n_fit]) if diff else y[:n_fit]
+    scale = max(float(np.max(np.abs(fitted))), np.finfo(float).tiny)
+    if not std > 1e-9 * scale:
+        raise ValueError(f"the {what} of column {column!r} of {path} are constant over "
+                         f"the rows the network trains on (the first {n_fit}), up to "
+                         f"rounding: there is nothing to learn")
+    if not np.all(np.isfinite(z)):
+        raise too_large
 
 
-def evaluate(model, params, y, x, n_train, mean, std):
-    """On the held-out part y[n_train:], in the original units: one-step predictions (the
-    network reads the true series from its start, h = 0 at y[0]), the 'same as last
-    value' baseline, and a forecast that starts from the end of the training part."""
-    z = (y - mean) / std
-    pred = model.predict(params, z[:-1]) * std + mean     # pred[i] predicts y[i + 1]
-    inputs, targets = y[n_train - 1:-1], y[n_train:]
-    predictions = pred[n_train - 1:]
-    forecast = model.forecast(params, z[:n_train], len(y) - n_train) * std + mean
-    rmse = lambda a: float(np.sqrt(np.mean((a - targets) ** 2)))   # noqa: E731
-    return dict(test_x=x[n_train - 1:], test_inputs=inputs, test_targets=targets,
-                test_predictions=predictions, test_mse=rmse(predictions) ** 2,
-                test_rmse=rmse(predictions), baseline_rmse=rmse(inputs),
+def labels(x_label, column, path):
+    return {"warmup": 0, "x_label": x_label, "y_label": column,
+            "series": f"{column} ({os.path.basename(path)})"}
+
+
+def evaluate(model, params, y, x, n_train, z, mean, std, diff):
+    """On the held-out rows y[n_train:], in the original units: the network's one-step
+    predictions (it reads the true series from its start, h = 0 at the first row), the
+    'same as last value' and AR(p) baselines, and the network's forecast from the end
+    of the training part."""
+    rows = np.arange(n_train, len(y))
+    targets = y[rows]
+    predictions = one_step(model, params, y, z, mean, std, diff)[rows]
+    p, coef = choose_ar(y[:n_train])
+    ar = ar_one_step(coef, y, rows)
+    fc = forecast(model, params, y, z, mean, std, diff, n_train, len(rows))
+    return dict(test_x=x[n_train - 1:], test_inputs=y[rows - 1], test_targets=targets,
+                test_predictions=predictions, test_mse=rmse(predictions, targets) ** 2,
+                test_rmse=rmse(predictions, targets), baseline_rmse=rmse(y[rows - 1], targets),
+                ar_predictions=ar, ar_rmse=rmse(ar, targets), ar_order=p,
+                series_variance=float(np.var(y)),
                 forecast_x=x, forecast_seed=y[:n_train], forecast_true=targets,
-                forecast=forecast, forecast_rmse=rmse(forecast))
+                forecast=fc, forecast_rmse=rmse(fc, targets))
 
 
-def summary(r, n_held_out):
-    gain = 100 * (1 - r["test_rmse"] / r["baseline_rmse"])
-    return (f"held-out one-step RMSE: {r['test_rmse']:.4g} ('same as last value': "
-            f"{r['baseline_rmse']:.4g}, {abs(gain):.0f}% {'lower' if gain >= 0 else 'higher'})"
-            f"  forecast RMSE over the {n_held_out} held-out rows: {r['forecast_rmse']:.4g}")
+def summary(r, n_held_out, n_tried):
+    """The line the run ends with: the network against both baselines, in words too."""
+    net, ar, same = r["test_rmse"], r["ar_rmse"], r["baseline_rmse"]
+    what = "differences" if r["diff"] else "levels"
+    chosen = (f"{what}, chosen on the validation rows" if n_tried == 2 else what)
+    line = (f"held-out one-step RMSE over {n_held_out} rows: network {net:.4g}, "
+            f"AR({r['ar_order']}) {ar:.4g}, 'same as last value' {same:.4g}  "
+            f"(network on {chosen}, weights of iteration {r['best_iteration']:,}; "
+            f"forecast RMSE {r['forecast_rmse']:.4g})")
+    if net > ar:
+        line += (f"\nthe linear AR({r['ar_order']}) model beats the network here: its "
+                 f"one-step RMSE is {100 * (1 - ar / net):.0f}% lower")
+    elif net > same:
+        line += "\nrepeating the last value beats the network here"
+    return line

@@ -244,13 +244,33 @@ def test_cell_scripts_refuse_bad_learning_rate_and_steps(tmp_path, script):
 
 def test_compare_cells_tiny_run(tmp_path):
     out = tmp_path / "cmp"
-    p = run("compare_cells.py", "--iters", "150", "--hidden", "4", "--quiet", "--out", str(out))
+    p = run("compare_cells.py", "--iters", "150", "--hidden", "4", "--seeds", "0-1",
+            "--quiet", "--out", str(out))
     assert p.returncode == 0, p.stderr
-    assert sorted(os.listdir(out)) == ["compare.json", "compare.png", "vanishing.png"]
+    assert sorted(os.listdir(out)) == ["compare.json", "compare.png", "runs", "vanishing.png"]
     assert is_png(out / "compare.png") and is_png(out / "vanishing.png")
     summary = json.loads((out / "compare.json").read_text())
     assert set(summary["cells"]) == {"RNN", "LSTM", "GRU"}
-    assert summary["cells"]["LSTM"]["parameters"] == 4 * 4 * (4 + 1 + 1) + 4 + 1
-    assert summary["cells"]["GRU"]["parameters"] == 3 * 4 * (4 + 1 + 1) + 4 + 1
-    for name in ("RNN", "LSTM", "GRU"):
+    import gru_cos
+    import lstm_cos
+    import rnn_cos
+    for name, model in (("RNN", rnn_cos), ("LSTM", lstm_cos), ("GRU", gru_cos)):
+        cell = summary["cells"][name]
+        assert cell["lr"] == model.DEFAULTS["lr"]          # each cell at its own default
+        assert cell["seeds"] == [0, 1]
+        assert cell["parameters"] == model.param_count(4)
+        for key in ("test_mse", "forecast_rmse", "learned_period", "train_loss_last_1000"):
+            assert len(cell[key]) == 2, key
+        # each entry is what that cell's script wrote for that seed
+        for i, seed in enumerate((0, 1)):
+            m = json.loads((out / "runs" / f"{name.lower()}-seed{seed}" /
+                            "metrics.json").read_text())
+            assert cell["test_mse"][i] == m["test_mse"]
+            assert cell["forecast_rmse"][i] == m["forecast_rmse"]
         assert name in p.stdout
+    # and the RNN's seed 1 is the script's own run
+    direct = run("rnn_cos.py", "--iters", "150", "--hidden", "4", "--seed", "1", "--no-plot",
+                 "--out", str(tmp_path / "direct"))
+    assert direct.returncode == 0
+    m = json.loads((tmp_path / "direct" / "metrics.json").read_text())
+    assert summary["cells"]["RNN"]["test_mse"][1] == m["test_mse"]

@@ -71,7 +71,9 @@ def test_trained_forecast_beats_repeating_the_last_value():
     flat = np.full_like(r["forecast_true"], r["forecast_seed"][-1])
     flat_rmse = np.sqrt(np.mean((flat - r["forecast_true"]) ** 2))
     assert r["forecast_rmse"] < 0.5 * flat_rmse, (r["forecast_rmse"], flat_rmse)
-    # the forecast really is of 3 periods of the cosine that follows the 40 seed values
-    x = np.arange(40 + len(flat)) * 0.5
+    # the forecast really is of 3 periods of the cosine that follows the 40 seed values,
+    # half a step off the training grid
+    x = (np.arange(40 + len(flat)) + 0.5) * 0.5
     np.testing.assert_allclose(r["forecast_true"], np.cos(x[40:]))
+    np.testing.assert_allclose(r["forecast_seed"], np.cos(x[:40]))
     assert len(flat) * 0.5 == pytest.approx(3 * 2 * np.pi, abs=0.5)

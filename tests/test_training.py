@@ -94,9 +94,12 @@ def test_carried_state_also_trains(mode):
     assert losses[-200:].mean() < 0.1 * losses[:20].mean()
 
 
-def literal_loop(params, data, iters, steps, lr, mode):
+def literal_loop(params, data, iters, steps, lr, mode, anneal=0.0):
     """The training loop as min-char-rnn writes it, with the literal lossFun and Adagrad:
-    'sequential' walks p through the data; 'carry' and 'reset' take random windows."""
+    'sequential' walks p through the data; 'carry' and 'reset' take random windows.
+    With anneal, the learning rate of iteration n (from 0) is lr * (iters - n) / m over
+    the last m = anneal * iters iterations."""
+    m = round(anneal * iters)
     mem = {k: np.zeros_like(v) for k, v in params.items()}
     H = params["Whh"].shape[0]
     p, hprev, losses, starts = 0, np.zeros((H, 1)), [], []
@@ -113,7 +116,7 @@ def literal_loop(params, data, iters, steps, lr, mode):
             if mode == "reset":
                 hprev = np.zeros((H, 1))
         loss, grads, hprev = lossFun_literal(params, inputs, targets, hprev)
-        adagrad_literal(params, grads, mem, lr)
+        adagrad_literal(params, grads, mem, lr * (iters - n) / m if n >= iters - m else lr)
         losses.append(loss)
     return np.array(losses), starts
 
@@ -157,6 +160,30 @@ def test_hprev_modes_match_the_literal_loop(mode):
         for inputs, p in zip(record.inputs, starts):
             np.testing.assert_array_equal(inputs, data.y_data[p:p + steps])
         assert zero == [p == 0 for p in starts]
+
+
+@pytest.mark.parametrize("anneal", [0.1, 0.5, 1.0])
+def test_annealing_matches_the_literal_loop(anneal):
+    init = rnn_cos.init_params(4, np.random.default_rng(3))
+    expected = {k: v.copy() for k, v in init.items()}
+    want, _ = literal_loop(expected, CosineData(80, 0.0, 20.0, seed=5), 50, 6, 0.05,
+                           "reset", anneal)
+    params = {k: v.copy() for k, v in init.items()}
+    losses, _ = rnn_cos.train(rnn_cos.lossFun, params, CosineData(80, 0.0, 20.0, seed=5),
+                              50, 6, 0.05, rnn_cos.init_state(4), "reset", anneal)
+    np.testing.assert_allclose(losses, want, rtol=1e-10)
+    for k in init:
+        np.testing.assert_allclose(params[k], expected[k], rtol=1e-10, atol=1e-13)
+
+
+def test_annealed_steps_by_hand():
+    # a gradient of 1 every time: Adagrad's step is lr / sqrt(n + 1e-8) at the n-th
+    # iteration; annealed over the last 2 of 4 iterations, lr is 1, 1, 2/2, 1/2 (x 0.1)
+    params = dict(w=np.array([0.0]))
+    fake = FixedGradients([dict(w=np.array([1.0]))] * 4)
+    rnn_cos.train(fake, params, fake, 4, 3, 0.1, None, anneal=0.5)
+    steps = [f / np.sqrt(n + 1e-8) for f, n in zip([1, 1, 1, 0.5], [1, 2, 3, 4])]
+    assert params["w"][0] == pytest.approx(-0.1 * sum(steps), rel=1e-12)
 
 
 def test_sequential_mode_learns_below_reset():

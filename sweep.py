@@ -1,0 +1,460 @@
+"""Run a grid of training runs over several seeds, in parallel, and summarise them: the
+median, best and worst of every configuration.
+
+    python sweep.py --cells rnn lstm gru --vary lr=0.001,0.003,0.01,0.03 --seeds 0-4 \\
+        --out results/sweep [--vary hidden=16,32] [--iters N] [--workers K]
+
+Every run is the cell's own script (rnn_cos.py, lstm_cos.py or gru_cos.py) in a process
+of its own, with the grid's options and --no-plot --quiet: exactly what that script does
+with those settings. BLAS is kept to one thread in each, so the numbers are the same
+whatever --workers is. Options not varied keep each script's own default.
+
+Writes to --out:
+  runs.csv     one row per finished run, appended as each one ends: the cell, every
+               option of the cell scripts (the varied ones among them), seed, iters,
+               status, train_loss, test_mse, forecast_rmse, learned_period, true_period,
+               seconds. Run again, the same command redoes nothing, and a wider grid
+               runs only the runs that are missing; an interrupted sweep keeps every
+               finished row.
+  summary.md   per configuration, the median, best and worst over the seeds
+  sweep.png    each measure against the varied option, a dot per seed, medians marked
+"""
+import argparse
+import csv
+import io
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import redirect_stderr
+
+import numpy as np
+
+import gru_cos
+import lstm_cos
+import plumbing
+import rnn_cos
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+CELLS = {"rnn": rnn_cos, "lstm": lstm_cos, "gru": gru_cos}
+NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet"}   # set by the sweep itself
+OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not in NOT_VARIED]
+METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
+COLUMNS = ["cell", *OPTIONS, "seed", "iters", "status", *METRICS, "true_period", "seconds"]
+ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+                                "NUMEXPR_NUM_THREADS")}
+
+
+# ---------------------------------------------------------------------------------------
+# the command line and the grid
+def parse_seeds(tokens):
+    """'0-9', '0 3 7' and '0,3,7' (and mixtures) to a sorted list of distinct seeds."""
+    seeds = set()
+    for token in " ".join(tokens).replace(",", " ").split():
+        lo, sep, hi = token.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            raise ValueError(f"argument --seeds: expected seeds like 0-9 or 0 3 7, "
+                             f"got {token!r}")
+        if a < 0 or b < a:
+            raise ValueError(f"argument --seeds: {token!r} is not a range of seeds >= 0")
+        seeds.update(range(a, b + 1))
+    if not seeds:
+        raise ValueError("argument --seeds: no seeds")
+    return sorted(seeds)
+
+
+def parse_vary(texts):
+    """['lr=0.001,0.01', ...] to {option: [values as given]}, in the order given."""
+    vary = {}
+    for text in texts:
+        name, sep, values = text.partition("=")
+        name = name.strip().lstrip("-").replace("-", "_")
+        if not sep or not name:
+            raise ValueError(f"argument --vary: expected NAME=V1,V2,..., got {text!r}")
+        if name not in OPTIONS:
+            raise ValueError(f"argument --vary: {name!r} is not an option of the cell "
+                             f"scripts (one of: {', '.join(OPTIONS)})")
+        if name in vary:
+            raise ValueError(f"argument --vary: {name} is given twice")
+        values = [v.strip() for v in values.split(",") if v.strip()]
+        if not values:
+            raise ValueError(f"argument --vary: {name}= has no values: the grid is empty")
+        vary[name] = values
+    return vary
+
+
+def argv_of(name, value):
+    """The command-line words that set option `name` to `value` (a string)."""
+    action = next(a for a in plumbing.build_parser(rnn_cos)._actions if a.dest == name)
+    flag = action.option_strings[0]
+    if action.nargs == 0:                               # a switch: true or false
+        if value.lower() in ("1", "true", "yes", "on"):
+            return [flag]
+        if value.lower() in ("0", "false", "no", "off"):
+            return []
+        raise ValueError(f"argument --vary: {name} takes true or false, got {value!r}")
+    return [flag, value]
+
+
+def settings_of(model, argv):
+    """The script's parsed arguments for argv; ValueError with its one-line message."""
+    err = io.StringIO()
+    try:
+        with redirect_stderr(err):
+            return plumbing.parse_args(model, argv + ["--no-plot"])
+    except SystemExit:
+        message = err.getvalue().strip().split(": error: ", 1)[-1]
+        raise ValueError(f"{model.NAME}.py would refuse {' '.join(argv)}: {message}")
+
+
+def text(value):
+    """An option's value as runs.csv holds it."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def build_grid(cells, vary, seeds, iters):
+    """Every run of the grid, in order: dicts with cell, model, argv, the key (the cell,
+    every option's value, seed and iters, as runs.csv holds them) and the varied
+    values."""
+    runs = []
+    names = list(vary)
+    for cell in cells:
+        model = CELLS[cell]
+        for combo in itertools.product(*(vary[n] for n in names)):
+            words = []
+            for name, value in zip(names, combo):
+                words += argv_of(name, value)
+            for seed in seeds:
+                argv = words + ["--seed", str(seed)] + (["--iters", str(iters)] if iters else [])
+                s = settings_of(model, argv)
+                row = {"cell": cell, **{o: text(getattr(s, o)) for o in OPTIONS},
+                       "seed": str(s.seed), "iters": str(s.iters)}
+                runs.append(dict(cell=cell, model=model, argv=argv, row=row,
+                                 key=key_of(row), config=(cell, *(row[n] for n in names))))
+    return runs
+
+
+def key_of(row):
+    return tuple(row[c] for c in ["cell", *OPTIONS, "seed", "iters"])
+
+
+def parse_args(argv=None):
+    p = plumbing.ArgumentParser(prog="sweep.py", description=__doc__.strip().splitlines()[0],
+                                formatter_class=plumbing.HelpFormatter)
+    p.add_argument("--cells", nargs="+", default=["rnn"], metavar="CELL",
+                   help=f"the cells to train: {', '.join(CELLS)} (by default rnn)")
+    p.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="an option of the cell scripts and the values to try; repeat it "
+                        "for a grid of every combination")
+    p.add_argument("--seeds", nargs="+", default=["0-4"], metavar="SEEDS",
+                   help="seeds: a range 0-9 and/or a list 0 3 7 (by default 0-4)")
+    p.add_argument("--iters", type=plumbing.positive_int, default=None,
+                   help="training iterations of every run (by default each script's)")
+    p.add_argument("--workers", type=plumbing.positive_int, default=os.cpu_count() or 1,
+                   help="runs at once, each in its own process (by default every core)")
+    p.add_argument("--out", required=True, help="folder for runs.csv, summary.md, sweep.png")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    args = p.parse_args(argv)
+    try:
+        unknown = [c for c in args.cells if c not in CELLS]
+        if unknown:
+            raise ValueError(f"argument --cells: unknown cell {unknown[0]!r} "
+                             f"(one of: {', '.join(CELLS)})")
+        args.cells = list(dict.fromkeys(args.cells))
+        args.vary = parse_vary(args.vary)
+        args.seeds = parse_seeds(args.seeds)
+        args.runs = build_grid(args.cells, args.vary, args.seeds, args.iters)
+    except ValueError as e:
+        p.error(str(e))
+    return args
+
+
+# ---------------------------------------------------------------------------------------
+# running the grid
+def read_rows(path):
+    """The rows of an existing runs.csv, or [] (ValueError if it has other columns)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames != COLUMNS:
+            raise ValueError(f"{path} has other columns than this sweep writes; "
+                             f"choose another --out")
+        return list(reader)
+
+
+RUNNING, RUNNING_LOCK = set(), threading.Lock()   # the scripts running now
+STOPPING = threading.Event()                      # set by Ctrl-C: start nothing more
+
+
+def run_cell(model, argv, out):
+    """Run model's script (rnn_cos.py, ...) with argv and --no-plot --quiet --out out, in
+    a process of its own with BLAS kept to one thread. Returns (exit status, stderr,
+    wall seconds)."""
+    cmd = [sys.executable, os.path.join(ROOT, f"{model.NAME}.py"), *argv, "--no-plot",
+           "--quiet", "--out", out]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **ONE_THREAD}, start_new_session=True)
+    with RUNNING_LOCK:
+        RUNNING.add(proc)
+        if STOPPING.is_set():
+            proc.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = proc.communicate()
+    finally:
+        with RUNNING_LOCK:
+            RUNNING.discard(proc)
+    return proc.returncode, stderr, time.perf_counter() - t
+
+
+def stop_running():
+    """Ends every script still running (after Ctrl-C): nothing of theirs is kept."""
+    STOPPING.set()
+    with RUNNING_LOCK:
+        for proc in RUNNING:
+            proc.send_signal(signal.SIGTERM)
+
+
+class Sweep:
+    """Runs jobs, appending each finished run to runs.csv."""
+
+    def __init__(self, args):
+        self.args, self.lock = args, threading.Lock()
+        self.path = os.path.join(args.out, "runs.csv")
+        self.stopping = False
+        self.done = self.failed = 0
+
+    def run_one(self, job):
+        if self.stopping:
+            return None
+        tmp = tempfile.mkdtemp(dir=self.args.out, prefix=".run-")
+        try:
+            status, stderr, seconds = run_cell(job["model"], job["argv"], tmp)
+            row = dict(job["row"], seconds=f"{seconds:.2f}")
+            if status == 0:
+                with open(os.path.join(tmp, "metrics.json")) as f:
+                    m = json.load(f)
+                row.update(status="ok", train_loss=text(m["train_loss_last_1000"]),
+                           test_mse=text(m["test_mse"]), forecast_rmse=text(m["forecast_rmse"]),
+                           learned_period=text(m.get("learned_period")),
+                           true_period=text(m.get("true_period")))
+            elif status == 1 and "loss" in stderr:      # the run diverged
+                row.update(status="diverged")
+            else:
+                if not self.stopping:
+                    sys.stderr.write(f"sweep.py: {job['model'].NAME}.py "
+                                     f"{' '.join(job['argv'])} failed: "
+                                     f"{' '.join(stderr.strip().splitlines()[-1:])}\n")
+                return None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        with self.lock:
+            new = not os.path.exists(self.path)
+            with open(self.path, "a", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=COLUMNS, restval="")
+                if new:
+                    w.writeheader()
+                w.writerow(row)
+                f.flush()
+                os.fsync(f.fileno())
+            self.done += 1
+            self.failed += row["status"] != "ok"
+        return row
+
+
+def run_grid(args, todo, say):
+    """Run the jobs in todo, printing a progress line as each one ends. Ctrl-C stops
+    them all; every finished row stays in runs.csv."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+    sweep = Sweep(args)
+    total, start = len(todo), time.perf_counter()
+    tty = sys.stdout.isatty()
+    pool = ThreadPoolExecutor(max_workers=args.workers)
+    try:
+        for future in as_completed([pool.submit(sweep.run_one, job) for job in todo]):
+            future.result()
+            elapsed = time.perf_counter() - start
+            left = elapsed / max(sweep.done, 1) * (total - sweep.done)
+            line = (f"{sweep.done} of {total} runs done"
+                    + (f" ({sweep.failed} diverged)" if sweep.failed else "")
+                    + f", {elapsed:.0f} s so far, about {left:.0f} s left")
+            say("\r" + line + " " if tty else line, end="" if tty else "\n", flush=True)
+        if tty:
+            say()
+    except KeyboardInterrupt:
+        sweep.stopping = True
+        stop_running()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+# ---------------------------------------------------------------------------------------
+# the summary
+def number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def summarise(rows, varied):
+    """Per configuration (the cell and the varied options, in the order met), the
+    seeds and, for each measure, (median, best, worst) over the runs that did not
+    diverge; for learned_period best and worst are the nearest to and farthest from the
+    true period. Returns a list of dicts."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["cell"], *(r[n] for n in varied)), []).append(r)
+    table = []
+    for config, group in groups.items():
+        ok = [r for r in group if r["status"] == "ok"]
+        entry = dict(config=config, seeds=[int(r["seed"]) for r in group],
+                     diverged=len(group) - len(ok))
+        for m in METRICS:
+            values = np.array([number(r[m]) for r in ok])
+            values = values[np.isfinite(values)]
+            if m == "learned_period" and len(values):
+                true = number(ok[0]["true_period"])
+                err = np.abs(values - true)
+                entry[m] = (float(np.median(values)), float(values[np.argmin(err)]),
+                            float(values[np.argmax(err)]))
+                entry["true_period"] = true
+            elif len(values):
+                entry[m] = (float(np.median(values)), float(values.min()), float(values.max()))
+            else:
+                entry[m] = None
+        table.append(entry)
+    return table
+
+
+def markdown(table, varied, command):
+    heads = ["cell", *varied, "seeds", "train loss", "one-step test MSE", "forecast RMSE",
+             "learned period (true)"]
+    lines = [f"`{command}`", "",
+             "Median over the seeds, then [best, worst]. Runs that diverged are counted, "
+             "not included.", "",
+             "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for e in table:
+        def cell(m, fmt):
+            v = e[m]
+            return "-" if v is None else f"{v[0]:{fmt}} [{v[1]:{fmt}}, {v[2]:{fmt}}]"
+        seeds = f"{len(e['seeds'])}" + (f" ({e['diverged']} diverged)" if e["diverged"] else "")
+        period = cell("learned_period", ".3f")
+        if e.get("true_period"):
+            period += f" ({e['true_period']:.3f})"
+        lines.append("| " + " | ".join([e["config"][0], *e["config"][1:], seeds,
+                                         cell("train_loss", ".4f"), cell("test_mse", ".2e"),
+                                         cell("forecast_rmse", ".3f"), period]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows, varied, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    x_name = varied[0] if varied else "cell"
+    rest = varied[1:] if varied else []
+    xs = list(dict.fromkeys(r[x_name] for r in rows))
+    numeric = all(np.isfinite(number(v)) for v in xs)
+    if numeric:
+        xs = sorted(xs, key=number)
+    series = list(dict.fromkeys((r["cell"], *(r[n] for n in rest)) for r in rows))
+    fig = Figure(figsize=(10, 7.5), layout="constrained")
+    axes = fig.subplots(2, 2).ravel()
+    labels = dict(train_loss="training loss, mean of the last 1,000",
+                  test_mse="one-step test MSE (clean cosine)",
+                  forecast_rmse="forecast RMSE, 3 periods",
+                  learned_period="learned period (steps)")
+    width = 0.7 / max(len(series), 1)
+    for ax, m in zip(axes, METRICS):
+        for s_i, s in enumerate(series):
+            color = f"C{s_i % 10}"
+            label = " ".join([s[0].upper()] + [f"{n}={v}" for n, v in zip(rest, s[1:])])
+            for x_i, xv in enumerate(xs):
+                vals = np.array([number(r[m]) for r in rows if r["status"] == "ok"
+                                 and r[x_name] == xv
+                                 and (r["cell"], *(r[n] for n in rest)) == s])
+                vals = vals[np.isfinite(vals)]
+                if not len(vals):
+                    continue
+                pos = x_i + (s_i - (len(series) - 1) / 2) * width
+                ax.plot(np.full(len(vals), pos), vals, "o", ms=3.5, color=color, alpha=0.6,
+                        label=label if x_i == 0 else None)
+                ax.plot([pos - width / 2.5, pos + width / 2.5], [np.median(vals)] * 2,
+                        color=color, lw=2.5)
+        if m == "learned_period":
+            true = [number(r["true_period"]) for r in rows if r["status"] == "ok"]
+            true = sorted(set(t for t in true if np.isfinite(t)))
+            if len(true) == 1:
+                ax.axhline(true[0], color="black", ls="--", lw=1,
+                           label=f"true period {true[0]:.3f}")
+        elif m != "learned_period":
+            ax.set_yscale("log")
+        ax.set_xticks(range(len(xs)), xs)
+        ax.set_xlabel(x_name)
+        ax.set_ylabel(labels[m])
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize="small")
+    axes[3].legend(fontsize="small")
+    n_seeds = len({r["seed"] for r in rows})
+    fig.suptitle(f"{len(rows)} runs: a dot per seed ({n_seeds} seeds), a bar at the median")
+    plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
+
+
+# ---------------------------------------------------------------------------------------
+def main(argv=None):
+    args = parse_args(argv)
+    say = (lambda *a, **k: None) if args.quiet else print
+    problem = plumbing.check_out_folder(args.out)
+    if problem:
+        return plumbing.fail("sweep.py", problem, 2)
+    try:
+        have = {key_of(r): r for r in read_rows(os.path.join(args.out, "runs.csv"))}
+    except ValueError as e:
+        return plumbing.fail("sweep.py", str(e), 2)
+    todo = [job for job in args.runs if job["key"] not in have]
+    say(f"sweep: {len(args.runs)} runs in the grid ({len(args.cells)} cells x "
+        f"{len(args.runs) // (len(args.cells) * len(args.seeds))} settings x "
+        f"{len(args.seeds)} seeds); {len(args.runs) - len(todo)} already in runs.csv, "
+        f"{len(todo)} to run on {min(args.workers, max(len(todo), 1))} workers", flush=True)
+    try:
+        run_grid(args, todo, say)
+    except KeyboardInterrupt:
+        n = len(read_rows(os.path.join(args.out, "runs.csv")))
+        return plumbing.fail("sweep.py", f"interrupted; the {n} finished runs are in "
+                                         f"{os.path.join(args.out, 'runs.csv')}", 130)
+    have = {key_of(r): r for r in read_rows(os.path.join(args.out, "runs.csv"))}
+    rows = [have[job["key"]] for job in args.runs if job["key"] in have]
+    varied = list(args.vary)
+    command = "python sweep.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    table = summarise(rows, varied)
+    text_md = markdown(table, varied, command)
+    plumbing.write_atomic(os.path.join(args.out, "summary.md"),
+                          lambda f: f.write(text_md.encode()))
+    wrote = [os.path.join(args.out, "runs.csv"), os.path.join(args.out, "summary.md")]
+    if rows and plumbing.matplotlib_installed():
+        plot(rows, varied, os.path.join(args.out, "sweep.png"))
+        wrote.append(os.path.join(args.out, "sweep.png"))
+    print(text_md, end="")
+    say(f"wrote {', '.join(wrote)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""The details a careful review asks for: evaluation aligned to the step, hand-built
+models whose results are known, numeric edge cases that end in one clear line, and no
+warnings from the cells outside training."""
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import data
+import gru_cos
+import lstm_cos
+import rnn_cos
+import series
+from conftest import ROOT
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+class CosineOracle:
+    """A model that knows the sampled cosine's rule, x_{t+1} = 2 cos(r) x_t - x_{t-1}:
+    a perfect one-step predictor after its first step, and a perfect forecaster from
+    the last two seed values. Any misalignment of inputs, targets, seed or truth by a
+    step shows up as an error."""
+
+    def __init__(self, r):
+        self.c = 2 * np.cos(r)
+
+    def predict(self, params, x):
+        x = np.asarray(x, dtype=float)
+        out = np.empty(len(x))
+        out[0] = x[0]                                   # no previous value yet
+        out[1:] = self.c * x[1:] - x[:-1]
+        return out
+
+    def forecast(self, params, seed, n):
+        a, b = seed[-2], seed[-1]
+        out = []
+        for _ in range(n):
+            a, b = b, self.c * b - a
+            out.append(b)
+        return np.array(out)
+
+
+class Repeat(CosineOracle):
+    """A model whose prediction is its input: 'same as last value'."""
+
+    def predict(self, params, x):
+        return np.asarray(x, dtype=float).copy()
+
+
+@pytest.mark.parametrize("r", [0.5, 0.3, 0.01])
+def test_the_oracle_is_perfect_on_the_clean_cosines(r):
+    res = rnn_cos.evaluate(CosineOracle(r), None, r)
+    assert res["test_mse"] < 1e-25
+    assert res["forecast_rmse"] < 1e-9 * len(res["forecast"])
+
+
+@pytest.mark.parametrize("r", [0.5, 0.3])
+def test_same_as_last_value_by_the_formula(r):
+    # cos(x) - cos(x + r) = 2 sin(x + r/2) sin(r/2); the test inputs are at x = (t + 1/2) r
+    res = rnn_cos.evaluate(Repeat(r), None, r)
+    n = len(res["test_inputs"])
+    t = np.arange(data.WARMUP, n)
+    expected = np.mean((2 * np.sin((t + 1) * r) * np.sin(r / 2)) ** 2)
+    assert res["test_mse"] == pytest.approx(expected, rel=1e-10)
+    assert res["baseline_mse"] == pytest.approx(expected, rel=1e-10)
+    assert n == round(data.TEST_PERIODS * 2 * np.pi / r)
+
+
+def test_the_test_cosines_are_off_the_training_grid():
+    r = 0.5
+    x, inputs, targets = data.test_cosine(r)
+    grid = data.CosineData(1000, 0.0, r * 999, seed=0).x_data
+    assert np.min(np.abs(x[:, None] - grid[None, :])) == pytest.approx(r / 2)
+    np.testing.assert_allclose(inputs, np.cos(x[:-1]))
+    np.testing.assert_allclose(targets, np.cos(x[1:]))
+    fx, seed, truth = data.forecast_cosine(r)
+    assert np.min(np.abs(fx[:, None] - grid[None, :])) == pytest.approx(r / 2)
+    assert len(seed) == data.FORECAST_SEED
+    np.testing.assert_allclose(np.concatenate([seed, truth]), np.cos(fx))
+
+
+@pytest.mark.parametrize("model", [rnn_cos, lstm_cos, gru_cos])
+def test_first_forecast_is_one_literal_step_from_the_seeds_last_state(model):
+    rng = np.random.default_rng(7)
+    params = {k: rng.normal(0, 0.4, v.shape) for k, v in
+              model.init_params(5, np.random.default_rng(0)).items()}
+    seed = np.cos(np.arange(12) * 0.5)
+    # the output after the last seed value, from the forward pass over the seed alone
+    y_after_seed = model.forward(params, seed, model.init_state(5))[-1][-1]
+    fc = model.forecast(params, seed, 3)
+    assert fc[0] == pytest.approx(y_after_seed, rel=1e-12)
+    # and the next one is the forward pass over the seed and that first value
+    y_next = model.forward(params, np.append(seed, fc[0]), model.init_state(5))[-1][-1]
+    assert fc[1] == pytest.approx(y_next, rel=1e-12)
+
+
+def test_csv_evaluation_with_hand_built_models():
+    r = 0.4
+    x = np.arange(60.0)
+    y = 2.0 * np.cos(x * r)
+    n_train = 48
+    z, mean, std = series.representation(y, 38, diff=False)
+    # 'same as last value' in normalised units is 'same as last value' in the original ones
+    res = series.evaluate(Repeat(r), None, y, x, n_train, z, mean, std, False)
+    assert res["test_rmse"] == pytest.approx(res["baseline_rmse"], rel=1e-12)
+    expected = np.sqrt(np.mean((y[n_train:] - y[n_train - 1:-1]) ** 2))
+    assert res["baseline_rmse"] == pytest.approx(expected, rel=1e-12)
+    # the forecast starts from the end of the training part, not a step earlier:
+    # an oracle on the series' own values continues it exactly
+    oracle = CosineOracle(r)
+    fc = series.forecast(_Affine(oracle, mean, std), None, y, z, mean, std, False, n_train, 12)
+    np.testing.assert_allclose(fc, y[n_train:], atol=1e-9)
+
+
+class _Affine:
+    """A model on the original units, wrapped to read and write normalised ones."""
+
+    def __init__(self, model, mean, std):
+        self.model, self.mean, self.std = model, mean, std
+
+    def forecast(self, params, seed, n):
+        return (self.model.forecast(None, seed * self.std + self.mean, n) - self.mean) / self.std
+
+
+def test_lstm_forget_bias_starts_at_one_so_f_starts_near_0_73():
+    p = lstm_cos.init_params(6, np.random.default_rng(0))
+    np.testing.assert_array_equal(p["bf"], 1.0)
+    for g in "ico":
+        np.testing.assert_array_equal(p[f"b{g}"], 0.0)
+    # from h = 0 and x = 0 every pre-activation is its bias: f = 1 / (1 + e^-1)
+    _, _, gates, _ = lstm_cos.forward(p, [0.0], lstm_cos.init_state(6))
+    np.testing.assert_allclose(gates[0, 1], 0.7310585786300049, rtol=1e-12)
+    np.testing.assert_allclose(gates[0, 0], 0.5, rtol=1e-12)         # o = sigmoid(0)
+
+
+@pytest.mark.parametrize("bf, keeps", [(50.0, True), (-50.0, False)])
+def test_forget_and_input_gates_by_hand(bf, keeps):
+    # f = 1 keeps C_{t-1} and adds i C~; f = 0 forgets it. The input gate is open
+    # (bi = 50) and the candidate is nonzero, so both gates are exercised.
+    H = 3
+    rng = np.random.default_rng(2)
+    p = {k: np.zeros_like(v) for k, v in lstm_cos.init_params(H, rng).items()}
+    p["Wc"] = rng.normal(0, 0.7, (H, H + 1))
+    p["bc"] = rng.normal(0, 0.3, (H, 1))
+    p["bf"][:] = bf
+    p["bi"][:] = 50.0
+    p["bo"][:] = 50.0
+    c = np.array([0.5, -1.0, 2.0])
+    h = np.zeros(H)
+    _, cs, _, _ = lstm_cos.forward(p, [0.7, -0.2, 1.1], (h[:, None], c[:, None]))
+    for t, x in enumerate([0.7, -0.2, 1.1], 1):
+        candidate = np.tanh(p["Wc"] @ np.append(h, x) + p["bc"][:, 0])
+        c = (c if keeps else 0) + candidate
+        h = np.tanh(c)
+        np.testing.assert_allclose(cs[t], c, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("model", [rnn_cos, lstm_cos, gru_cos])
+def test_forecast_of_nothing_is_empty(model):
+    params = model.init_params(4, np.random.default_rng(0))
+    out = model.forecast(params, np.cos(np.arange(5.0)), 0)
+    assert out.shape == (0,)
+
+
+@pytest.mark.parametrize("model", [rnn_cos, lstm_cos, gru_cos])
+def test_no_warnings_outside_training_even_with_huge_weights(model):
+    params = {k: v * 1e4 + 300 for k, v in
+              model.init_params(4, np.random.default_rng(1)).items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(params, np.linspace(-900, 900, 30))
+        model.forecast(params, np.linspace(-900, 900, 30), 20)
+        model.hidden_gradients(params, np.linspace(-9, 9, 10), 0.0)
+
+
+# ---------------------------------------------------------------------------------------
+# numeric edge cases, as a user meets them
+def csv_file(tmp_path, name, values):
+    path = tmp_path / name
+    path.write_text("v\n" + "".join(f"{float(v)!r}\n" for v in values))
+    return str(path)
+
+
+@pytest.mark.parametrize("values, words", [
+    (np.r_[np.full(80, 0.1), np.sin(np.arange(40.0))], "constant"),
+    (np.sin(np.arange(120.0)) * 1e200, "too large to normalise"),
+    (np.r_[np.full(60, 1e307), -np.full(60, 1e307)], "too large to normalise"),
+    (np.r_[np.full(100, 5.0), np.arange(20.0)], "constant"),
+])
+def test_columns_that_cannot_be_normalised_are_refused(tmp_path, values, words):
+    out = tmp_path / "never"
+    p = cli("--csv", csv_file(tmp_path, "v.csv", values), "--out", str(out))
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], p.stderr
+    assert "Warning" not in p.stderr and not out.exists()
+    if "large" in words:
+        assert f"{np.max(np.abs(values)):.3g}" in lines[0]     # names the values
+        assert "--lr" not in lines[0]
+
+
+@pytest.mark.parametrize("lr", ["1000", "1e6"])
+def test_a_loss_that_grows_is_stopped_like_a_nan(tmp_path, lr):
+    out = tmp_path / "o"
+    p = cli("--lr", lr, "--iters", "3000", "--hidden", "8", "--no-plot", "--out", str(out))
+    assert p.returncode == 1
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "grew" in lines[0] and "try a lower --lr" in lines[0]
+    assert not (out / "metrics.json").exists() and not (out / "rnn_cos.npz").exists()
+
+
+def strict_json(text):
+    def refuse(token):
+        raise ValueError(f"not JSON: {token}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_metrics_json_is_strict_json_even_with_undefined_numbers(tmp_path):
+    # 30 iterations: the network does not oscillate yet, so its period is undefined
+    out = tmp_path / "o"
+    p = cli("--iters", "30", "--hidden", "3", "--no-plot", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    m = strict_json((out / "metrics.json").read_text())
+    assert m["learned_period"] is None
+    p = cli("--csv", os.path.join(ROOT, "datasets", "sunspots_yearly.csv"), "--iters", "30",
+            "--hidden", "3", "--no-plot", "--out", str(tmp_path / "c"))
+    assert p.returncode == 0, p.stderr
+    m = strict_json((tmp_path / "c" / "metrics.json").read_text())
+    assert m["settings"]["noise"] is None and m["settings"]["train_until"] is None

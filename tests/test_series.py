@@ -1,0 +1,232 @@
+"""series.py: the split in time, levels and differences, the AR(p) baseline, choices
+made on the validation rows only, and bad combinations."""
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import rnn_cos
+import series
+from conftest import ROOT
+from data import SeriesData, read_csv_column
+from test_training import StopAfter
+
+SUNSPOTS = os.path.join(ROOT, "datasets", "sunspots_yearly.csv")
+GDP = os.path.join(ROOT, "datasets", "us_realgdp_quarterly.csv")
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def write(tmp_path, name, values, x=None):
+    x = np.arange(len(values)) if x is None else x
+    path = tmp_path / name
+    path.write_text("t,v\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in zip(x, values)))
+    return str(path)
+
+
+# ---------------------------------------------------------------------------------------
+# the AR(p) baseline
+def ar_series(coef, n, seed=0):
+    rng = np.random.default_rng(seed)
+    p = len(coef) - 1
+    y = np.zeros(n + 100)
+    for t in range(p, len(y)):
+        y[t] = coef[0] + sum(coef[i] * y[t - i] for i in range(1, p + 1)) + rng.normal()
+    return y[100:]
+
+
+def test_ar_fit_is_least_squares_and_finds_known_coefficients():
+    y = ar_series([0.5, 0.6, -0.3], 5000)
+    coef, rss = series.fit_ar(y, 2)
+    X = np.column_stack([np.ones(len(y) - 2), y[1:-1], y[:-2]])   # [1, y[t-1], y[t-2]]
+    direct, res, *_ = np.linalg.lstsq(X, y[2:], rcond=None)
+    np.testing.assert_allclose(coef, direct, rtol=1e-10)
+    assert rss == pytest.approx(res[0], rel=1e-9)
+    np.testing.assert_allclose(coef, [0.5, 0.6, -0.3], atol=0.05)
+
+
+@pytest.mark.parametrize("coef, p", [([0.0, 0.8], 1), ([0.5, 0.6, -0.3], 2),
+                                     ([0.0, 0.3, 0.0, 0.0, 0.5], 4)])
+def test_aic_chooses_the_true_order_on_a_long_series(coef, p):
+    chosen, fitted = series.choose_ar(ar_series(coef, 4000, seed=p))
+    assert chosen == p
+    np.testing.assert_allclose(fitted, coef, atol=0.06)
+
+
+def test_ar_one_step_by_hand():
+    y = np.array([2.0, 4.0, 6.0, 5.0])
+    # y[t] = 1 + 0.5 y[t-1]: rows 1, 2, 3 -> 1 + 1, 1 + 2, 1 + 3
+    np.testing.assert_allclose(series.ar_one_step(np.array([1.0, 0.5]), y, [1, 2, 3]),
+                               [2.0, 3.0, 4.0])
+    # y[t] = 0 + 1 y[t-1] - 1 y[t-2]: row 2 -> 4 - 2, row 3 -> 6 - 4
+    np.testing.assert_allclose(series.ar_one_step(np.array([0.0, 1.0, -1.0]), y, [2, 3]),
+                               [2.0, 2.0])
+
+
+# ---------------------------------------------------------------------------------------
+# levels and differences, by hand
+class Repeat:
+    """A model whose next value is its last input (in the units it reads), and whose
+    forecast is a given constant."""
+    def __init__(self, constant=0.0):
+        self.constant = constant
+
+    def predict(self, params, z):
+        return np.asarray(z, dtype=float)
+
+    def forecast(self, params, seed, n):
+        return np.full(n, self.constant)
+
+
+def test_differences_and_back_by_hand():
+    y = np.array([1.0, 4.0, 9.0, 16.0, 25.0, 36.0])
+    z, mean, std = series.representation(y, 4, diff=True)   # fit rows 0..3: changes 3, 5, 7
+    assert mean == pytest.approx(5.0) and std == pytest.approx(np.std([3, 5, 7]))
+    np.testing.assert_allclose(z * std + mean, [3, 5, 7, 9, 11])
+    # "the change is the last change": y[t] = y[t-1] + (y[t-1] - y[t-2])
+    pred = series.one_step(Repeat(), None, y, z, mean, std, diff=True)
+    np.testing.assert_allclose(pred[2:], [4 + 3, 9 + 5, 16 + 7, 25 + 9])
+    assert np.isnan(pred[:2]).all()
+    # on levels the same model is "same as last value"
+    zl, ml, sl = series.representation(y, 4, diff=False)
+    np.testing.assert_allclose(series.one_step(Repeat(), None, y, zl, ml, sl, False)[1:],
+                               y[:-1])
+
+
+def test_forecast_of_differences_adds_up_the_changes():
+    y = np.array([1.0, 4.0, 9.0, 16.0, 25.0, 36.0])
+    z, mean, std = series.representation(y, 4, diff=True)
+    # predicted changes of 0 in normalised units are the mean change, 5, each step
+    fc = series.forecast(Repeat(0.0), None, y, z, mean, std, True, start=4, n_future=3)
+    np.testing.assert_allclose(fc, [16 + 5, 16 + 10, 16 + 15])
+    fc = series.forecast(Repeat(1.0), None, y, z, mean, std, True, start=4, n_future=2)
+    np.testing.assert_allclose(fc, [16 + 5 + std, 16 + 10 + 2 * std])
+    # levels: the forecast is the values themselves
+    zl, ml, sl = series.representation(y, 4, diff=False)
+    fc = series.forecast(Repeat(0.0), None, y, zl, ml, sl, False, start=4, n_future=2)
+    np.testing.assert_allclose(fc, [ml, ml])
+
+
+def test_the_split_in_time():
+    args = SimpleNamespace(train_until=None, diff=None, steps=20, csv="f.csv")
+    y, x = np.arange(309.0), np.arange(1700.0, 2009.0)
+    assert series.split(y, x, args) == (198, 247)        # 80% of 80%, 80%
+    args.train_until = 1920
+    assert series.split(y, x, args) == (177, 221)        # rows 1700..1920 train
+    args.train_until = 1920.5
+    assert series.split(y, x, args) == (177, 221)
+    args.train_until = 1699
+    with pytest.raises(ValueError, match="leaves 0 rows .* at least 26 are needed"):
+        series.split(y, x, args)
+    args.train_until = 2008
+    with pytest.raises(ValueError, match="no rows .* held out"):
+        series.split(y, x, args)
+    args.train_until = 2007                               # one row held out: too few
+    with pytest.raises(ValueError, match="and 1 held out; .* and 2 held out"):
+        series.split(y, x, args)
+    args.train_until, args.diff = None, True
+    with pytest.raises(ValueError, match="has 30 rows of data; with --steps 20 and --diff "
+                                         "it needs at least 34"):
+        series.split(y[:30], x[:30], args)
+
+
+# ---------------------------------------------------------------------------------------
+# runs
+def run_main(out, *args):
+    status = rnn_cos.main(rnn_cos, ["--hidden", "6", "--no-plot", "--quiet", "--out",
+                                    str(out), *args])
+    assert status == 0
+    with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
+        r = {k: f[k] for k in f.files}
+    return r, json.loads((out / "metrics.json").read_text())
+
+
+def test_choices_never_look_at_the_held_out_rows(tmp_path, capsys):
+    y, x, _, _ = read_csv_column(SUNSPOTS)
+    changed = y.copy()
+    changed[247:] = changed[247:] * 3 + 50                # only the held-out rows differ
+    a = write(tmp_path, "a.csv", y, x)
+    b = write(tmp_path, "b.csv", changed, x)
+    ra, ma = run_main(tmp_path / "a", "--csv", a, "--iters", "800")
+    rb, mb = run_main(tmp_path / "b", "--csv", b, "--iters", "800")
+    for key in ("diff", "best_iteration", "val_rmse_levels", "val_rmse_differences",
+                "val_rmse"):
+        assert ma[key] == mb[key], key
+    for k in rnn_cos.PARAM_NAMES:
+        np.testing.assert_array_equal(ra[k], rb[k])
+    assert ma["test_rmse"] != mb["test_rmse"]             # the test itself did change
+
+
+def test_kept_weights_are_those_of_a_run_stopped_at_the_reported_iteration(tmp_path, capsys):
+    r, m = run_main(tmp_path / "r", "--csv", SUNSPOTS, "--iters", "1000", "--seed", "3")
+    best, diff = m["best_iteration"], m["diff"]
+    assert 0 < best <= 1000 and best % 10 == 0
+    # the same run, stopped after `best` iterations
+    y, x, _, _ = read_csv_column(SUNSPOTS)
+    z, mean, std = series.representation(y, 198, diff)
+    fit = z[:197] if diff else z[:198]
+    data_seed, init_seed = np.random.SeedSequence(3).spawn(2)
+    params = rnn_cos.init_params(6, np.random.default_rng(init_seed))
+    rnn_cos.train(rnn_cos.lossFun, params, SeriesData(fit, seed=data_seed), 1000, 20, 0.01,
+                  rnn_cos.init_state(6), "reset", 0.1, stop=StopAfter(best))
+    for k in rnn_cos.PARAM_NAMES:
+        np.testing.assert_array_equal(r[k], params[k])
+    assert float(r["mean"]) == mean and float(r["std"]) == std
+
+
+def test_results_and_baselines_in_the_original_units(tmp_path, capsys):
+    r, m = run_main(tmp_path / "r", "--csv", SUNSPOTS, "--iters", "500", "--no-diff")
+    y, x, _, _ = read_csv_column(SUNSPOTS)
+    held = y[247:]
+    np.testing.assert_array_equal(r["test_targets"], held)
+    assert m["baseline_rmse"] == pytest.approx(np.sqrt(np.mean((held - y[246:-1]) ** 2)))
+    p, coef = series.choose_ar(y[:247])
+    assert m["ar_order"] == p
+    assert m["ar_rmse"] == pytest.approx(
+        np.sqrt(np.mean((series.ar_one_step(coef, y, np.arange(247, 309)) - held) ** 2)))
+    assert m["diff"] is False and "val_rmse_differences" not in m
+    assert m["test_rmse"] == pytest.approx(np.sqrt(np.mean((r["test_predictions"] - held) ** 2)))
+
+
+def test_summary_says_when_the_linear_model_wins():
+    r = dict(test_rmse=20.0, ar_rmse=18.0, baseline_rmse=30.0, ar_order=9, diff=True,
+             best_iteration=5000, forecast_rmse=40.0)
+    text = series.summary(r, 62, 2)
+    assert "network 20, AR(9) 18, 'same as last value' 30" in text
+    assert "AR(9) model beats the network" in text and "10% lower" in text
+    assert "differences, chosen on the validation rows" in text
+    r["ar_rmse"] = 21.0
+    assert "beats" not in series.summary(r, 62, 1)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--diff"], "needs at least 34"),
+    (["--train-until", "5"], "at least 26 are needed to train on"),
+    (["--train-until", "1000"], "no rows"),
+    (["--train-until", "nan"], "--train-until"),
+    (["--train-until", "inf"], "--train-until"),
+    (["--train-until", "soon"], "--train-until"),
+])
+def test_bad_combinations_refused_in_one_line(tmp_path, args, words):
+    path = write(tmp_path, "short.csv", np.sin(np.arange(33.0)))  # just enough, on levels
+    out = tmp_path / "never"
+    p = cli("--csv", path, *args, "--out", str(out))
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in p.stderr
+    assert not out.exists()
+    assert cli("--csv", path, "--iters", "30", "--no-diff", "--no-plot",
+               "--out", str(tmp_path / "ok")).returncode == 0
+
+
+@pytest.mark.parametrize("option", [["--diff"], ["--no-diff"], ["--train-until", "3"]])
+def test_series_options_need_a_csv(tmp_path, option):
+    p = cli(*option, "--out", str(tmp_path / "never"))
+    assert p.returncode == 2 and "goes with --csv" in p.stderr

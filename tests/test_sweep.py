@@ -1,0 +1,188 @@
+"""sweep.py: the grid, its parsing, resuming, parallel runs that match the scripts, and
+the summary's medians."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import sweep
+from conftest import ROOT
+
+TINY = ["--iters", "60", "--vary", "hidden=3"]
+
+
+def run(*args, **kw):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "sweep.py"), *args],
+                          capture_output=True, text=True, timeout=120, **kw)
+
+
+def rows(out):
+    with open(out / "runs.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def by_key(table):
+    return {sweep.key_of(r): {k: v for k, v in r.items() if k != "seconds"} for r in table}
+
+
+@pytest.mark.parametrize("tokens, seeds", [
+    (["0-9"], list(range(10))),
+    (["0", "3", "7"], [0, 3, 7]),
+    (["0,3,7"], [0, 3, 7]),
+    (["5", "0-2", "2"], [0, 1, 2, 5]),
+])
+def test_seeds(tokens, seeds):
+    assert sweep.parse_seeds(tokens) == seeds
+
+
+@pytest.mark.parametrize("tokens", [["5-3"], ["x"], ["-1"], ["1-"], [""]])
+def test_bad_seeds(tokens):
+    with pytest.raises(ValueError, match="--seeds"):
+        sweep.parse_seeds(tokens)
+
+
+def test_vary_is_a_product_of_options_with_each_scripts_defaults():
+    vary = sweep.parse_vary(["lr=0.001,0.01", "--hidden=16,32,64"])
+    assert vary == {"lr": ["0.001", "0.01"], "hidden": ["16", "32", "64"]}
+    grid = sweep.build_grid(["rnn", "gru"], vary, [0, 1], None)
+    assert len(grid) == 2 * 2 * 3 * 2
+    first = grid[0]["row"]
+    assert first["cell"] == "rnn" and first["lr"] == "0.001" and first["hidden"] == "16"
+    assert first["iters"] == "100000" and first["steps"] == "20" and first["hprev"] == "reset"
+    assert [g["row"]["seed"] for g in grid[:2]] == ["0", "1"]
+    assert len({g["key"] for g in grid}) == len(grid)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--cells", "rnn", "cnn"], "unknown cell 'cnn'"),
+    (["--vary", "speed=1,2"], "'speed' is not an option"),
+    (["--vary", "lr=0.01,fast"], "--lr"),
+    (["--vary", "lr=-1"], "--lr"),
+    (["--vary", "hprev=reset,forward"], "--hprev"),
+    (["--vary", "lr="], "the grid is empty"),
+    (["--vary", "lr"], "NAME=V1,V2"),
+    (["--vary", "steps=20,2000"], "--steps"),         # 2000 steps need 2001 points
+    (["--seeds", "3-1"], "--seeds"),
+    (["--workers", "0"], "--workers"),
+    (["--iters", "-4"], "--iters"),
+])
+def test_bad_input_one_line_exit_2_before_any_run(tmp_path, args, words):
+    out = tmp_path / "never"
+    p = run(*args, "--out", str(out))
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sweep.py: error: "), p.stderr
+    assert words in lines[0] and "Traceback" not in p.stderr
+    assert p.stdout == "" and not out.exists()
+
+
+def test_unwritable_out(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    p = run("--iters", "10", "--out", str(blocker / "sub"))
+    assert p.returncode == 2 and "cannot write to the output folder" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_same_numbers_with_one_or_two_workers_resume_and_a_wider_grid(tmp_path):
+    grid = [*TINY, "--vary", "lr=0.01,0.03", "--seeds", "0-1"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    p = run(*grid, "--workers", "1", "--out", str(one))
+    assert p.returncode == 0, p.stderr
+    p = run(*grid, "--workers", "2", "--out", str(two))
+    assert p.returncode == 0, p.stderr
+    assert len(rows(one)) == 4 and all(r["status"] == "ok" for r in rows(one))
+    assert by_key(rows(one)) == by_key(rows(two))
+    for name in ("summary.md", "sweep.png"):
+        assert (one / name).exists()
+    # the same command again runs nothing and changes nothing
+    before = (one / "runs.csv").read_bytes()
+    p = run(*grid, "--workers", "2", "--out", str(one))
+    assert p.returncode == 0 and "4 already in runs.csv, 0 to run" in p.stdout
+    assert (one / "runs.csv").read_bytes() == before
+    # a wider grid runs only what is missing
+    p = run(*TINY, "--vary", "lr=0.01,0.03", "--seeds", "0-2", "--out", str(one))
+    assert p.returncode == 0 and "4 already in runs.csv, 2 to run" in p.stdout
+    assert (one / "runs.csv").read_bytes().startswith(before) and len(rows(one)) == 6
+    assert not [n for n in os.listdir(one) if n.startswith(".run-")]
+
+
+def test_a_row_is_what_the_cell_script_gives(tmp_path):
+    p = run("--cells", "lstm", *TINY, "--vary", "lr=0.03", "--seeds", "2",
+            "--out", str(tmp_path / "s"))
+    assert p.returncode == 0, p.stderr
+    (row,) = rows(tmp_path / "s")
+    direct = subprocess.run([sys.executable, os.path.join(ROOT, "lstm_cos.py"), "--iters",
+                             "60", "--hidden", "3", "--lr", "0.03", "--seed", "2",
+                             "--no-plot", "--quiet", "--out", str(tmp_path / "d")],
+                            capture_output=True, text=True)
+    assert direct.returncode == 0, direct.stderr
+    m = json.loads((tmp_path / "d" / "metrics.json").read_text())
+    assert row["cell"] == "lstm" and row["seed"] == "2" and row["iters"] == "60"
+    for column, key in (("test_mse", "test_mse"), ("forecast_rmse", "forecast_rmse"),
+                        ("train_loss", "train_loss_last_1000"),
+                        ("learned_period", "learned_period")):
+        assert row[column] == sweep.text(m[key]), column
+
+
+def test_a_diverging_run_is_recorded_as_such(tmp_path):
+    p = run(*TINY, "--vary", "lr=1e300", "--seeds", "0", "--out", str(tmp_path / "s"))
+    assert p.returncode == 0, p.stderr
+    (row,) = rows(tmp_path / "s")
+    assert row["status"] == "diverged" and row["test_mse"] == ""
+    assert "1 diverged" in (tmp_path / "s" / "summary.md").read_text()
+
+
+def test_interrupted_sweep_keeps_its_finished_rows(tmp_path):
+    out = tmp_path / "s"
+    args = ["--iters", "4000", "--vary", "hidden=4", "--seeds", "0-11", "--workers", "2",
+            "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "sweep.py"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if (out / "runs.csv").exists() and len(rows(out)) >= 2:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    kept = rows(out)
+    assert 2 <= len(kept) < 12 and all(r["status"] == "ok" for r in kept)
+    assert not [n for n in os.listdir(out) if n.startswith(".run-")]
+    p = run(*args)                                     # and the rest is run later
+    assert p.returncode == 0 and f"{len(kept)} already in runs.csv" in p.stdout
+    assert by_key(rows(out)).items() >= by_key(kept).items() and len(rows(out)) == 12
+
+
+def test_summary_medians_worked_out_by_hand():
+    def row(cell, lr, seed, mse, rmse, loss, period, status="ok"):
+        return dict(cell=cell, lr=lr, seed=str(seed), status=status, test_mse=str(mse),
+                    forecast_rmse=str(rmse), train_loss=str(loss),
+                    learned_period=str(period), true_period="12.0")
+    table = [row("rnn", "0.01", 0, 3e-5, 0.02, 0.015, 12.3),
+             row("rnn", "0.01", 1, 1e-5, 0.05, 0.014, 11.9),
+             row("rnn", "0.01", 2, 2e-5, 0.01, 0.016, 12.05),
+             row("rnn", "0.01", 3, "", "", "", "", status="diverged"),
+             row("rnn", "0.03", 0, 4e-5, 0.08, 0.010, 13.0),
+             row("rnn", "0.03", 1, 6e-5, 0.04, 0.011, 12.5)]
+    s = sweep.summarise(table, ["lr"])
+    assert [e["config"] for e in s] == [("rnn", "0.01"), ("rnn", "0.03")]
+    a, b = s
+    assert a["seeds"] == [0, 1, 2, 3] and a["diverged"] == 1
+    assert a["test_mse"] == pytest.approx((2e-5, 1e-5, 3e-5))
+    assert a["forecast_rmse"] == pytest.approx((0.02, 0.01, 0.05))
+    assert a["train_loss"] == pytest.approx((0.015, 0.014, 0.016))
+    # the period: nearest to 12 is 12.05, farthest 12.3
+    assert a["learned_period"] == pytest.approx((12.05, 12.05, 12.3))
+    assert b["test_mse"] == pytest.approx((5e-5, 4e-5, 6e-5))      # median of two: the mean
+    assert b["learned_period"] == pytest.approx((12.75, 12.5, 13.0))
+    md = sweep.markdown(s, ["lr"], "python sweep.py ...")
+    assert "| rnn | 0.01 | 4 (1 diverged) | 0.0150 [0.0140, 0.0160] | 2.00e-05 [1.00e-05, 3.00e-05]" in md
