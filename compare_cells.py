@@ -2,7 +2,7 @@
 each cell at its own default learning rate, and compare them; then measure the
 vanishing gradient of each.
 
-    python compare_cells.py [--iters 50000] [--seeds 0-4] [--workers K] [--out results/compare]
+    python compare_cells.py [--iters 100000] [--seeds 0-4] [--workers K] [--out results/compare]
 
 Each (cell, seed) is the cell's own script run in a process of its own (see sweep.py),
 all cores at once; its files stay in <out>/runs/. Writes compare.png (loss curves,
@@ -33,7 +33,7 @@ def parse_args(argv=None):
     p = plumbing.ArgumentParser(prog="compare_cells.py",
                                 description=__doc__.strip().splitlines()[0],
                                 formatter_class=plumbing.HelpFormatter)
-    p.add_argument("--iters", type=plumbing.positive_int, default=50_000,
+    p.add_argument("--iters", type=plumbing.positive_int, default=rnn_cos.DEFAULTS["iters"],
                    help="training iterations for each cell")
     p.add_argument("--hidden", type=plumbing.positive_int, default=rnn_cos.DEFAULTS["hidden"],
                    help="hidden size of every cell")
@@ -136,7 +136,8 @@ def spread(values, fmt):
 def table(summary):
     n = len(summary["seeds"])
     lines = [f"{summary['iters']:,} iterations each, hidden size {summary['hidden']}, "
-             f"seeds {', '.join(map(str, summary['seeds']))}: median [best, worst] of {n}",
+             f"seeds {', '.join(map(str, summary['seeds']))}: median [best, worst] of {n} "
+             f"(the period: [shortest, longest])",
              f"{'cell':<5} {'lr':>6} {'one-step test MSE':>29} {'forecast RMSE':>23} "
              f"{'learned period':>26} {'params':>6} {'gradient at k=20':>16}"]
     for name, c in summary["cells"].items():
@@ -154,18 +155,14 @@ def table(summary):
 # figures
 def plot_compare(args, runs, summary, path):
     from matplotlib.figure import Figure
-    from plot_results import moving_average
+    from plot_results import log_smooth
     fig = Figure(figsize=(9, 10), layout="constrained")
     top, middle, bottom = fig.subfigures(3, 1, height_ratios=[1.1, 1, 1.1])
     loss_ax = top.subplots()
     mse_ax, fc_ax = middle.subplots(1, 2)
     path_ax = bottom.subplots()
     for model in MODELS:
-        curves = []
-        for s in args.seeds:
-            loss = runs[model, s]["loss"]
-            curves.append(moving_average(loss, max(1, min(1000, len(loss) // 20))))
-        curves = np.array(curves)
+        curves = np.array([log_smooth(runs[model, s]["loss"]) for s in args.seeds])
         it = np.arange(1, curves.shape[1] + 1)
         loss_ax.fill_between(it, curves.min(0), curves.max(0), color=COLORS[model], alpha=0.2,
                              lw=0)
@@ -174,7 +171,7 @@ def plot_compare(args, runs, summary, path):
     loss_ax.set_xscale("log")
     loss_ax.set_yscale("log")
     loss_ax.set_xlabel("iteration (log scale)")
-    loss_ax.set_ylabel("training loss (MSE), moving mean")
+    loss_ax.set_ylabel("training loss (MSE), mean of\nthe last 10% of iterations")
     loss_ax.set_title(f"Training loss: median over {len(args.seeds)} seeds, band from best "
                       f"to worst seed")
     loss_ax.legend()
@@ -187,16 +184,13 @@ def plot_compare(args, runs, summary, path):
         ax.set_xticks(range(len(MODELS)), [LABELS[m] for m in MODELS])
         ax.set_yscale("log")
         ax.set_ylabel(what)
-        ax.set_title(f"{what.split(',')[0]}: a dot per seed, bar at the median",
-                     fontsize="medium")
+        ax.set_title(f"{what.split(',')[0]}: a dot per seed", fontsize="medium")
     base = summary["cells"]["RNN"]["baseline_mse"][0]
     mse_ax.axhline(base, color="black", ls="--", lw=1, label=f"same as last value ({base:.1e})")
     mse_ax.legend(fontsize="small", loc="center right")
     first = runs[MODELS[0], args.seeds[0]]
     k = len(first["forecast_seed"])
     fx = first["forecast_x"]
-    path_ax.plot(fx[k:], first["forecast_true"], color="0.35", lw=5, alpha=0.35,
-                 label="truth")
     for model in MODELS:
         for j, s in enumerate(args.seeds):
             path_ax.plot(fx[k:], runs[model, s]["forecast"] - first["forecast_true"],
@@ -207,8 +201,7 @@ def plot_compare(args, runs, summary, path):
     path_ax.set_ylabel("forecast − true cosine")
     path_ax.set_title("Forecast errors after 40 true values, fed their own output: "
                       "one line per seed")
-    handles = [h for h in path_ax.get_lines() if not h.get_label().startswith("_")][1:]
-    path_ax.legend(handles=handles, ncol=3, fontsize="small", loc="upper left")
+    path_ax.legend(ncol=3, fontsize="small", loc="upper left")
     for ax in (loss_ax, mse_ax, fc_ax, path_ax):
         ax.grid(True, alpha=0.3)
     plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
@@ -220,24 +213,30 @@ def plot_vanishing(args, runs, path):
     ax = fig.subplots()
     k = np.arange(BACK + 1)
     tiny = np.finfo(float).tiny
+    floor = 1e-30                                    # the axis ends here
     for model in MODELS:
         for key, ls, lw, when in (("vanishing_init", "--", 1.2, "at initialisation"),
                                   ("vanishing_trained", "-", 2, "trained")):
             curves = np.maximum([runs[model, s][key] for s in args.seeds], tiny)
-            ax.plot(k, np.median(curves, axis=0), color=COLORS[model], ls=ls, lw=lw,
-                    label=f"{LABELS[model]}, {when}")
+            median = np.median(curves, axis=0)
+            below = np.flatnonzero(median < floor)
+            note = f" (below $10^{{-30}}$ from k = {below[0]})" if len(below) else ""
+            ax.plot(k, median, color=COLORS[model], ls=ls, lw=lw,
+                    label=f"{LABELS[model]}, {when}{note}")
             if key == "vanishing_trained":
                 ax.fill_between(k, curves.min(0), curves.max(0), color=COLORS[model],
                                 alpha=0.15, lw=0)
+    steps = rnn_cos.DEFAULTS["steps"]
+    ax.axvline(steps, color="black", ls=":", lw=1,
+               label=f"training backpropagates {steps} steps (--steps)")
     ax.set_yscale("log")
-    lo = max(1e-30, min(line.get_ydata().min() for line in ax.get_lines()) / 10)
-    ax.set_ylim(bottom=lo, top=10)
+    ax.set_ylim(bottom=floor, top=10)
     ax.set_xlabel("k, steps back from the last step")
     ax.set_ylabel(r"$\Vert\partial L/\partial h_{T-k}\Vert \;/\; \Vert\partial L/\partial h_T\Vert$"
                   "  (log scale)")
-    ax.set_title(f"How much of the last step's gradient reaches k steps back: median of "
-                 f"{len(args.seeds)} seeds (band: trained, best to worst)", fontsize="medium")
-    ax.legend(ncol=3, fontsize="small", loc="lower left")
+    ax.set_title(f"The last step's gradient, k steps back: median of {len(args.seeds)} "
+                 f"seeds (band: trained, all seeds)", fontsize="medium")
+    ax.legend(ncol=2, fontsize="x-small", loc="lower left")
     ax.grid(True, which="major", alpha=0.3)
     plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
 

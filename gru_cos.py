@@ -22,7 +22,9 @@ import numpy as np
 import rnn_cos
 from lstm_cos import last_step_gradients, sigmoid
 
-DEFAULTS = dict(rnn_cos.DEFAULTS, out="results/gru")    # the RNN's defaults, own folder
+# the RNN's defaults, but its own learning rate (the best median test MSE over 5 seeds
+# in docs/lr_sweep.md) and its own folder
+DEFAULTS = dict(rnn_cos.DEFAULTS, lr=0.001, out="results/gru")
 NAME = "gru_cos"
 PARAM_NAMES = ("Wz", "Wr", "Wh", "bz", "br", "bh", "Why", "by")
 
@@ -134,23 +136,25 @@ def predict(params, inputs, h0=None):
     return forward(params, inputs, h0)[3]
 
 
-def forecast(params, seed_values, n_future):
+def forecast(params, seed_values, n_future, return_states=False):
     """Warm up on the seed values from zeros, then feed each prediction back in as the
-    next input: returns the n_future predicted values."""
+    next input: returns the n_future predicted values (and with return_states the
+    hidden states they come from, (n_future, H))."""
     Why, by = params["Why"][0], params["by"][0, 0]
     hs, _, _, _ = forward(params, seed_values, init_state(len(Why)))
     h = hs[-1]
     Wz, Wr, Wh = params["Wz"], params["Wr"], params["Wh"]
     bz, br, bh = params["bz"][:, 0], params["br"][:, 0], params["bh"][:, 0]
-    out = np.empty(n_future)
+    out, states = np.empty(n_future), np.empty((n_future, len(Why)))
     with np.errstate(over="ignore"):                     # sigmoid of a << 0 is 0
         for n in range(n_future):
+            states[n] = h
             out[n] = y = Why @ h + by                    # the prediction is the next input
             hx = np.append(h, y)                         # [h_{t-1}; x_t]
             z, r = sigmoid(Wz @ hx + bz), sigmoid(Wr @ hx + br)
             hc = np.tanh(Wh @ np.append(r * h, y) + bh)  # h~_t
             h = (1 - z) * h + z * hc
-    return out
+    return (out, states) if return_states else out
 
 
 def hidden_gradients(params, inputs, target):

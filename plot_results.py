@@ -2,10 +2,16 @@
 
     python plot_results.py [--results results/rnn_cos.npz] [--out results/]
 
-writes loss.png (the training loss per iteration), predictions.png (one-step
-predictions on a clean cosine) and forecast.png (the network continuing the cosine on
-its own). Runs headless: no display is needed. The results file is read with
-allow_pickle=False, so it never runs code from the file.
+writes
+  loss.png         the training loss per iteration (log axes: the early drop shows)
+  predictions.png  one-step predictions on a clean cosine (or the held-out rows)
+  forecast.png     the network continuing the curve on its own
+and, for a run on the cosine,
+  learning.png     the forecast at a dozen points of training, one panel each
+  learning.gif     the same as an animation, with the loss curve
+  memory.png       what the hidden state does, and the oscillator the network became
+Runs headless: no display is needed. The results file is read with allow_pickle=False,
+so it never runs code from the file.
 """
 import argparse
 import io
@@ -19,7 +25,9 @@ from plumbing import write_atomic
 
 try:
     import matplotlib
+    import matplotlib.ticker
     matplotlib.use("Agg")                  # draw to files, never to a window
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 except ImportError:                        # main() says so in one line
     matplotlib = None
@@ -28,7 +36,14 @@ REQUIRED = ("model", "loss", "noise", "test_x", "test_inputs", "test_targets",
             "test_predictions", "test_mse", "forecast_x", "forecast_seed",
             "forecast_true", "forecast", "forecast_rmse", "warmup", "x_label", "y_label",
             "series")
-COLORS = dict(truth="0.35", prediction="tab:orange", seed="black", error="tab:red")
+COLORS = dict(truth="0.35", prediction="tab:orange", seed="black", error="tab:red",
+              baseline="tab:blue", ar="tab:green", loss="tab:blue")
+LEARNING_FRAME_MS = 900    # how long each snapshot stays on screen in learning.gif
+LEARNING_KEYS = ("snap_iters", "snap_forecast", "snap_loss", "snap_forecast_rmse")
+MEMORY_KEYS = ("memory_h", "memory_x", "memory_input", "memory_loop", "learned_period",
+               "true_period", "learned_amplitude", "loop_variance_explained")
+EIGEN_KEYS = ("memory_eigenvalues", "memory_fixed_point", "spectral_radius",
+              "leading_eigenvalue_modulus", "leading_eigenvalue_angle", "linear_period")
 
 
 class BadResults(Exception):
@@ -66,64 +81,110 @@ def load_results(path):
     return r
 
 
-def save_figure(fig, path):
+def save_figure(fig, path, dpi=100):
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=dpi)
     write_atomic(path, lambda f: f.write(buf.getvalue()))
 
 
+# ---------------------------------------------------------------------------------------
+# loss.png, predictions.png, forecast.png
 def plot_loss(r, path):
     loss = r["loss"]
     it = np.arange(1, len(loss) + 1)
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
-    ax.plot(it, loss, color="tab:blue", alpha=0.25, lw=0.5, label="loss of each window")
-    window = max(1, min(1000, len(loss) // 20))
-    ax.plot(it, moving_average(loss, window), color="tab:blue", lw=2,
-            label=f"mean of the last {window:,} iterations")
+    # every iteration of the first 2,000, then every step-th: quick to draw, and on a log
+    # axis the early drop keeps every point
+    step = max(1, len(loss) // 10000)
+    shown = np.r_[np.arange(min(len(loss), 2000)), np.arange(2000, len(loss), step)]
+    ax.plot(it[shown], loss[shown], color=COLORS["loss"], alpha=0.2, lw=0.5,
+            label="loss of each window" + (f" (after 2,000: every {step}th)" if step > 1 else ""))
+    ax.plot(it, log_smooth(loss), color=COLORS["loss"], lw=2,
+            label="mean of the last 10% of the iterations (at most 1,000)")
     noise = float(r["noise"])
     if noise > 0:
         ax.axhline(noise ** 2, color="black", ls="--", lw=1,
-                   label=f"noise variance {noise:g}² = {noise ** 2:g}")
+                   label=f"noise variance ${noise:g}^2 = {noise ** 2:g}$")
+    anneal = float(r.get("anneal", 0))
+    if anneal > 0 and len(loss) == int(r["iters"]):
+        ax.axvspan(len(loss) * (1 - anneal), len(loss), color="0.9",
+                   label=f"learning rate annealed to 0 (last {anneal:.0%})")
+    if "best_iteration" in r:
+        ax.axvline(max(int(r["best_iteration"]), 1), color="tab:green", lw=1.5,
+                   label=f"weights kept: iteration {int(r['best_iteration']):,} "
+                         f"(best on the validation rows)")
+    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("mean squared error (log scale)")
-    ax.set_title(f"{model_label(r)}: the training loss drops within a few thousand "
-                 "iterations, then creeps down")
-    ax.legend(loc="upper right")
+    ax.set_xlabel("iteration (log scale)")
+    units = "normalised units" if "mean" in r and "baseline_rmse" in r else "MSE"
+    ax.set_ylabel(f"training loss ({units}, log scale)")
+    recent = float(np.mean(loss[-1000:]))
+    ax.set_title(f"{model_label(r)}: training loss of {len(loss):,} iterations "
+                 f"(mean of the last 1,000: {recent:.4f})")
+    ax.legend(loc="lower left", fontsize="small")
     ax.grid(True, which="major", alpha=0.3)
+    if "position_mse" in r:                       # why the loss stays above the noise
+        inset = ax.inset_axes([0.62, 0.56, 0.35, 0.36])
+        pos = r["position_mse"]
+        inset.bar(np.arange(1, len(pos) + 1), pos, color=COLORS["loss"], alpha=0.7)
+        if noise > 0:
+            inset.axhline(noise ** 2, color="black", ls="--", lw=1)
+        inset.set_yscale("log")
+        inset.set_xlabel("step of the window", fontsize="x-small", labelpad=1)
+        inset.set_title("trained: MSE by step, from $h_0 = 0$", fontsize="x-small")
+        inset.tick_params(labelsize="x-small")
     save_figure(fig, path)
+
+
+def log_smooth(values):
+    """out[n] = the mean of the last 10% of values[:n+1] (at least 1, at most 1,000): a
+    smoothing that suits a log axis, where early iterations are few and far apart."""
+    c = np.cumsum(np.concatenate([[0.0], values]))
+    n = np.arange(1, len(values) + 1)
+    w = np.clip(np.ceil(0.1 * n).astype(int), 1, 1000)
+    return (c[n] - c[n - w]) / w
 
 
 def plot_predictions(r, path):
     x, targets, pred = r["test_x"][1:], r["test_targets"], r["test_predictions"]
+    warmup = int(r["warmup"])
     fig = Figure(figsize=(8, 5.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
     top.plot(x, targets, color=COLORS["truth"], lw=3, alpha=0.5,
              label=f"true next value of {r['series']}")
     top.plot(x, pred, color=COLORS["prediction"], lw=1.5, marker=dots(pred), ms=4,
              label="one-step prediction")
-    if "baseline_rmse" in r:
-        top.plot(x, r["test_inputs"], color="tab:blue", lw=1, ls="--",
+    if "baseline_rmse" in r:                      # a CSV series: held-out rows
+        top.plot(x, r["test_inputs"], color=COLORS["baseline"], lw=1, ls="--",
                  label="same as last value")
-        top.set_title(f"{model_label(r)} on the held-out 20%: one-step RMSE "
-                      f"{float(r['test_rmse']):.3g}, 'same as last value' "
-                      f"{float(r['baseline_rmse']):.3g}")
+        top.plot(x, r["ar_predictions"], color=COLORS["ar"], lw=1, ls=":",
+                 label=f"AR({int(r['ar_order'])})")
+        top.set_title(f"{model_label(r)}, one-step on the {len(x)} held-out rows: RMSE "
+                      f"{float(r['test_rmse']):.3g}; AR({int(r['ar_order'])}) "
+                      f"{float(r['ar_rmse']):.3g}; same as last value "
+                      f"{float(r['baseline_rmse']):.3g}", fontsize="medium")
     else:
-        top.set_title(f"{model_label(r)}: one-step predictions follow a clean cosine "
-                      f"(test MSE {float(r['test_mse']):.1e})")
+        top.set_title(f"{model_label(r)}, one-step on a clean cosine: MSE "
+                      f"{float(r['test_mse']):.1e} after {warmup} steps ('same as last "
+                      f"value': {float(r['baseline_mse']):.1e})", fontsize="medium")
     top.set_ylabel(str(r["y_label"]))
     headroom(top)
-    top.legend(loc="upper center", ncol=3, fontsize="small")
+    top.legend(loc="upper center", ncol=4, fontsize="small")
 
     error = pred - targets
     bottom.axhline(0, color="black", lw=0.8)
     bottom.plot(x, error, color=COLORS["error"], lw=1.2)
-    warmup = int(r["warmup"])
     if warmup:
         bottom.axvspan(x[0], x[min(warmup, len(x)) - 1], color="0.85",
                        label=f"warm-up ({warmup} steps, not in the MSE)")
-        bottom.legend(loc="upper right")
+        scored = np.abs(error[warmup:])
+        limit = 1.3 * float(scored.max()) if len(scored) else 1.0
+        early = float(np.max(np.abs(error[:warmup])))
+        if early > limit:                         # the warm-up's large errors leave the axes
+            bottom.set_ylim(-limit, limit)
+            bottom.plot([], [], " ", label=f"warm-up errors reach {early:.2g}, off the axis")
+        bottom.legend(loc="upper right", fontsize="small")
     bottom.set_xlabel(str(r["x_label"]))
     bottom.set_ylabel("prediction − true")
     for ax in (top, bottom):
@@ -137,23 +198,272 @@ def plot_forecast(r, path):
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
     shown = min(k, max(40, 2 * len(fc)))      # a long seed: only its end, for scale
+    what = "seed" if int(r["warmup"]) else "training rows"
     ax.plot(x[k - shown:k], seed[k - shown:], color=COLORS["seed"], lw=1.5,
-            label=f"seed: {k} true values" if shown == k else f"seed (last {shown} of {k})")
-    ax.plot(x[k:], truth, color=COLORS["truth"], lw=5, alpha=0.4, label="true continuation")
-    ax.plot(x[k:], fc, color=COLORS["prediction"], lw=1.5, marker=dots(fc), ms=4,
+            label=f"{what}: {k} true values" if shown == k else
+            f"{what} (last {shown} of {k})")
+    ax.plot(x[k - 1:], np.r_[seed[-1], truth], color=COLORS["truth"], lw=5, alpha=0.4,
+            label="true continuation")
+    ax.plot(x[k - 1:], np.r_[seed[-1], fc], color=COLORS["prediction"], lw=1.5,
+            marker=dots(fc), ms=4, markevery=range(1, len(fc) + 1),
             label="forecast, fed its own output")
     ax.axvline(x[k - 1], color="black", ls=":", lw=1)
     ax.set_xlabel(str(r["x_label"]))
     ax.set_ylabel(str(r["y_label"]))
-    what = "the curve from a seed" if int(r["warmup"]) else "the series past its training part"
-    ax.set_title(f"{model_label(r)}: continuing {what} "
-                 f"(forecast RMSE {float(r['forecast_rmse']):.3g})")
+    if int(r["warmup"]):
+        what = (f"{len(fc)} steps on its own after {k} true values: RMSE "
+                f"{float(r['forecast_rmse']):.3g}; {period_text(r)}")
+    else:
+        what = (f"the {len(fc)} held-out rows on its own: RMSE "
+                f"{float(r['forecast_rmse']):.3g}")
+    ax.set_title(f"{model_label(r)}, forecast: {what}", fontsize="medium")
+    clip_note(ax, fc, np.r_[seed[k - shown:], truth])
     headroom(ax)
-    ax.legend(loc="upper center", ncol=3)
+    ax.legend(loc="upper center", ncol=3, fontsize="small")
     ax.grid(True, alpha=0.3)
     save_figure(fig, path)
 
 
+def period_text(r):
+    learned, true = float(r["learned_period"]), float(r["true_period"])
+    if not np.isfinite(learned):
+        return f"on its own it settles and does not oscillate (true period {true:.3f} steps)"
+    return f"period {learned:.3f} steps (true {true:.3f})"
+
+
+def clip_note(ax, curve, reference, margin=0.6):
+    """Keep the y axis to the reference values (plus a margin); if the curve goes
+    further, say so in the legend rather than squash the reference."""
+    lo, hi = float(np.min(reference)), float(np.max(reference))
+    pad = margin * (hi - lo)
+    finite = np.asarray(curve)[np.isfinite(curve)]
+    if len(finite) and (finite.min() < lo - pad or finite.max() > hi + pad) or \
+            len(finite) < len(curve):
+        ax.set_ylim(lo - pad, hi + pad)
+        extreme = finite[np.argmax(np.abs(finite))] if len(finite) else float("nan")
+        ax.plot([], [], " ", label=f"the forecast leaves the axes (it reaches {extreme:.3g})")
+
+
+# ---------------------------------------------------------------------------------------
+# learning.png and learning.gif
+def forecast_panel(ax, r, i, shown_seed=16, ylim=(-1.7, 1.7)):
+    """Panel of snapshot i: the end of the seed, the truth and that snapshot's forecast."""
+    x, seed, truth = r["forecast_x"], r["forecast_seed"], r["forecast_true"]
+    fc = r["snap_forecast"][i]
+    k = len(seed)
+    ax.plot(x[k - shown_seed:k], seed[-shown_seed:], color=COLORS["seed"], lw=1.5,
+            label="seed (true values)")
+    ax.plot(x[k - 1:], np.r_[seed[-1], truth], color=COLORS["truth"], lw=4, alpha=0.35,
+            label="truth")
+    ax.plot(x[k - 1:], np.r_[seed[-1], fc], color=COLORS["prediction"], lw=1.5,
+            label="forecast, fed its own output")
+    ax.axvline(x[k - 1], color="black", ls=":", lw=0.8)
+    ax.set_ylim(*ylim)
+    if np.any(~np.isfinite(fc)) or np.any(np.abs(fc[np.isfinite(fc)]) > ylim[1]):
+        ax.text(0.98, 0.04, "leaves the axes", transform=ax.transAxes, ha="right",
+                fontsize="x-small", color=COLORS["prediction"])
+    n = int(r["snap_iters"][i])
+    ax.set_title(f"iteration {n:,}\nloss {float(r['snap_loss'][i]):.3g}, forecast RMSE "
+                 f"{float(r['snap_forecast_rmse'][i]):.3f}", fontsize="small")
+
+
+def plot_learning(r, path):
+    iters = r["snap_iters"]
+    cols = 4
+    rows = int(np.ceil(len(iters) / cols))
+    fig = Figure(figsize=(11, 2.5 * rows + 0.7))
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.07, top=0.89, wspace=0.08,
+                        hspace=0.45)               # fixed margins: quicker than a layout engine
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, sharey=True)).ravel()
+    for i, ax in enumerate(axes):
+        if i < len(iters):
+            forecast_panel(ax, r, i)
+            ax.grid(True, alpha=0.3)
+        else:
+            ax.set_visible(False)
+    axes[0].legend(loc="lower left", fontsize="x-small")
+    fig.supxlabel(str(r["x_label"]))
+    fig.suptitle(f"{model_label(r)} learning: its forecast after {len(r['forecast_seed'])} "
+                 f"true values, at {len(iters)} points of training (loss: mean of the "
+                 f"100 iterations before)")
+    save_figure(fig, path)
+
+
+def plot_learning_gif(r, path):
+    """learning.gif: a frame per snapshot, the forecast above and the loss curve below
+    with a marker at the snapshot. The figure is drawn once; each frame redraws only
+    what moves (the forecast, the title, the marker) on top of it, and Pillow, which
+    matplotlib installs, writes the frames as a GIF."""
+    from PIL import Image
+    loss, iters = r["loss"], r["snap_iters"]
+    fig = Figure(figsize=(6.4, 4.8), dpi=80, layout="constrained")
+    top, bottom = fig.subplots(2, 1, height_ratios=[1.6, 1])
+    forecast_panel(top, r, 0)
+    fc_line = top.get_lines()[2]
+    top.legend(loc="lower left", fontsize="x-small")
+    top.grid(True, alpha=0.3)
+    for text in top.texts:                          # the panel's own note; see below
+        text.remove()
+    note = top.text(0.98, 0.04, "", transform=top.transAxes, ha="right",
+                    fontsize="x-small", color=COLORS["prediction"])
+    smooth = log_smooth(loss)
+    shown = np.unique(np.geomspace(1, len(loss), 600).astype(int))   # even on a log axis
+    bottom.plot(shown, smooth[shown - 1], color=COLORS["loss"], lw=1.5)
+    bottom.set_xscale("log")
+    bottom.set_yscale("log")
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 else f"{v:g}")
+    bottom.xaxis.set_major_formatter(plain)
+    bottom.yaxis.set_major_formatter(plain)
+    bottom.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
+    bottom.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    bottom.set_xlabel("iteration (log scale)")
+    bottom.set_ylabel("training loss")
+    bottom.grid(True, alpha=0.3)
+    marker, = bottom.plot([], [], "o", color=COLORS["prediction"], ms=8)
+    moving = (fc_line, top.title, note, marker)
+    for artist in moving:
+        artist.set_animated(True)                   # left out of the background
+    top.set_title("x", fontsize="small")            # room for the title in the layout
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    fig.set_layout_engine("none")                   # keep that layout for every frame
+    background = canvas.copy_from_bbox(fig.bbox)
+    seed_end, frames = r["forecast_seed"][-1], []
+    for i, n in enumerate(iters):
+        fc = r["snap_forecast"][i]
+        fc_line.set_ydata(np.r_[seed_end, fc])
+        off = np.any(~np.isfinite(fc)) or np.any(np.abs(fc[np.isfinite(fc)]) > 1.7)
+        note.set_text("leaves the axes" if off else "")
+        top.set_title(f"{model_label(r)}, iteration {int(n):,}: the forecast after "
+                      f"{len(r['forecast_seed'])} true values (RMSE "
+                      f"{float(r['snap_forecast_rmse'][i]):.3f})", fontsize="small")
+        at = max(int(n), 1)
+        marker.set_data([at], [smooth[min(at, len(loss)) - 1]])
+        canvas.restore_region(background)
+        for artist in moving:
+            artist.axes.draw_artist(artist)
+        rgba = np.asarray(canvas.buffer_rgba())
+        frames.append(Image.fromarray(rgba[..., :3].copy()).quantize(
+            colors=64, method=Image.Quantize.MEDIANCUT))
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=LEARNING_FRAME_MS, loop=0)
+    write_atomic(path, lambda f: f.write(buf.getvalue()))
+
+
+# ---------------------------------------------------------------------------------------
+# memory.png
+def plot_memory(r, path):
+    fig = Figure(figsize=(11, 8.5), layout="constrained")
+    (heat_ax, loop_ax), (eig_ax, drift_ax) = fig.subplots(2, 2)
+    label = model_label(r)
+
+    # the hidden units over a clean cosine
+    h, xs = r["memory_h"], r["memory_x"]
+    image = heat_ax.imshow(h.T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
+                           extent=[xs[0], xs[-1], h.shape[1] - 0.5, -0.5],
+                           interpolation="nearest")
+    fig.colorbar(image, ax=heat_ax, label="$h_j$", shrink=0.8)
+    twin = heat_ax.twinx()
+    twin.plot(xs, r["memory_input"], color="black", lw=1.5)
+    twin.set_ylim(-4, 1.2)
+    twin.set_yticks([])
+    heat_ax.set_xlabel("x (radians); black: the input cos(x)")
+    heat_ax.set_ylabel(f"hidden unit (sorted by phase), {h.shape[1]} in all")
+    heat_ax.set_title(f"The memory: {label}'s hidden units over a clean cosine, from "
+                      f"$h_0 = 0$", fontsize="medium")
+
+    # the loop
+    loop = r["memory_loop"]
+    loop_ax.plot(loop[:, 0], loop[:, 1], color="tab:purple", lw=1.5, marker=".", ms=5)
+    for j in range(0, len(loop) - 1, max(1, len(loop) // 6)):
+        loop_ax.annotate("", xy=loop[j + 1], xytext=loop[j],
+                         arrowprops=dict(arrowstyle="->", color="tab:purple", lw=1.5))
+    oscillates = np.isfinite(float(r["learned_period"]))
+    eigen = all(k in r for k in EIGEN_KEYS)        # the plain RNN
+    if eigen:
+        fp = r["memory_fixed_point"]
+        stable = float(r["spectral_radius"]) < 1
+        loop_ax.plot(fp[0], fp[1], "x", color="black", ms=10, mew=2,
+                     label=f"fixed point $h^*$ ({'stable' if stable else 'unstable'})")
+        loop_ax.legend(loc="upper right", fontsize="small")
+    loop_ax.set_xlabel("principal component 1")
+    loop_ax.set_ylabel("principal component 2")
+    loop_ax.set_aspect("equal", adjustable="datalim")
+    if oscillates:
+        loop_ax.set_title(f"Running on its own: a closed loop (3 periods shown;\nthe 2 "
+                          f"principal components hold "
+                          f"{float(r['loop_variance_explained']):.1%} of the variance)",
+                          fontsize="medium")
+    else:
+        loop_ax.set_title("Running on its own, after the transient:\nit settles, and "
+                          "does not oscillate", fontsize="medium")
+
+    # the eigenvalues at the fixed point (the plain RNN)
+    resolution = 2 * np.pi / float(r["true_period"])
+    if eigen:
+        ev = r["memory_eigenvalues"]
+        t = np.linspace(0, 2 * np.pi, 200)
+        eig_ax.plot(np.cos(t), np.sin(t), color="0.5", lw=1, label="unit circle")
+        eig_ax.plot(ev.real, ev.imag, "o", color="tab:blue", ms=5, alpha=0.8,
+                    label="eigenvalues of $J = \\mathrm{diag}(1 - h^{*2})\\, M$")
+        mod, ang = float(r["leading_eigenvalue_modulus"]), float(r["leading_eigenvalue_angle"])
+        eig_ax.plot([mod * np.cos(ang)] * 2, [mod * np.sin(ang), -mod * np.sin(ang)], "o",
+                    mfc="none", mec="tab:red", ms=12, mew=2,
+                    label=f"leading pair: $|\\lambda|$ = {mod:.3f}, angle {ang:.3f} rad")
+        reach = max(1.2, mod * 1.15)
+        eig_ax.plot([0, reach * np.cos(resolution)], [0, reach * np.sin(resolution)],
+                    color="tab:red", ls=":", lw=1.2,
+                    label=f"the sampling step, {resolution:.3g} rad")
+        eig_ax.set_aspect("equal")
+        eig_ax.set_xlim(-reach, reach)
+        eig_ax.set_ylim(-reach, reach)
+        eig_ax.set_xlabel("real part")
+        eig_ax.set_ylabel("imaginary part")
+        eig_ax.legend(loc="lower left", fontsize="x-small")
+        radius = float(r["spectral_radius"])
+        growth = "a spiral that grows" if mod > 1 else "a spiral that shrinks"
+        eig_ax.set_title(f"Linearised at the fixed point: largest $|\\lambda|$ {radius:.2f} "
+                         f"({'unstable' if radius > 1 else 'stable'});\nthe leading complex "
+                         f"pair is {growth}, {mod:.2f} per step,\nturning {ang:.3f} rad per "
+                         f"step: {float(r['linear_period']):.2f} steps a turn near $h^*$",
+                         fontsize="medium")
+        eig_ax.grid(True, alpha=0.3)
+    else:
+        eig_ax.axis("off")
+        eig_ax.text(0.5, 0.5, f"The fixed point and its eigenvalues are worked out\nfor "
+                    f"the plain RNN, whose free-running map is\n"
+                    f"$h \\leftarrow \\tanh(M h + b)$; the {label}'s state is\nmore than "
+                    f"h, so this panel is left out.", ha="center", va="center",
+                    fontsize="medium")
+
+    # why a small period error makes a long forecast drift
+    learned, true = float(r["learned_period"]), float(r["true_period"])
+    steps = np.arange(1, int(round(10 * true)) + 1)
+    if np.isfinite(learned):
+        delta = steps * (2 * np.pi / learned - resolution)
+        drift_ax.plot(steps, np.sqrt(np.cumsum(1 - np.cos(delta)) / steps), color="tab:purple",
+                      label="RMSE a period error alone causes")
+    n = len(r["forecast"])
+    drift_ax.plot(n, float(r["forecast_rmse"]), "o", color=COLORS["prediction"], ms=8,
+                  label=f"measured forecast RMSE after {n} steps")
+    drift_ax.axvline(n, color="0.6", ls=":", lw=1)
+    drift_ax.set_xlabel("steps the network runs on its own")
+    drift_ax.set_ylabel("forecast RMSE")
+    drift_ax.legend(loc="upper left", fontsize="small")
+    drift_ax.grid(True, alpha=0.3)
+    err = learned - true
+    drift_ax.set_title(f"Learned period {learned:.3f} steps, true {true:.3f} ({err:+.3f}, "
+                       f"{100 * err / true:+.2f}%);\namplitude "
+                       f"{float(r['learned_amplitude']):.3f}, true 2" if np.isfinite(learned)
+                       else "On its own the network settles: no oscillation, no period",
+                       fontsize="medium")
+    fig.suptitle(f"What the {label} learned: the hidden state as memory, and the network "
+                 f"fed its own output" + (", an oscillator" if oscillates else ""))
+    save_figure(fig, path)
+
+
+# ---------------------------------------------------------------------------------------
 def moving_average(values, window):
     """Trailing mean: out[n] = mean(values[n-window+1 : n+1]), fewer at the start."""
     c = np.cumsum(np.concatenate([[0.0], values]))
@@ -179,24 +489,29 @@ def model_label(r):
 
 
 def plot_file(npz_path, out):
-    """Load npz_path and write loss.png, predictions.png and forecast.png into out;
-    returns their paths. Raises BadResults for a file that is not a results file."""
+    """Load npz_path and write its figures into out; returns their paths. Raises
+    BadResults for a file that is not a results file."""
     r = load_results(npz_path)
+    plots = [("loss.png", plot_loss), ("predictions.png", plot_predictions),
+             ("forecast.png", plot_forecast)]
+    if all(k in r for k in LEARNING_KEYS) and len(r["snap_iters"]):
+        plots += [("learning.png", plot_learning), ("learning.gif", plot_learning_gif)]
+    if all(k in r for k in MEMORY_KEYS):
+        plots.append(("memory.png", plot_memory))
     paths = []
-    for name, plot in (("loss", plot_loss), ("predictions", plot_predictions),
-                       ("forecast", plot_forecast)):
-        paths.append(os.path.join(out, f"{name}.png"))
+    for name, plot in plots:
+        paths.append(os.path.join(out, name))
         plot(r, paths[-1])
     return paths
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description="Draw loss.png, predictions.png and "
-                                "forecast.png from a saved results file.")
+    p = argparse.ArgumentParser(description="Draw the figures of a training run from its "
+                                "saved results file.")
     p.add_argument("--results", default=os.path.join("results", "rnn_cos.npz"),
                    help="the .npz file a training script wrote (default: %(default)s)")
     p.add_argument("--out", default=None,
-                   help="folder for the PNG files (default: the results file's folder)")
+                   help="folder for the figures (default: the results file's folder)")
     args = p.parse_args(argv)
     if matplotlib is None:
         sys.stderr.write("plot_results.py: error: the figures need matplotlib, which is not "

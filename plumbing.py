@@ -94,7 +94,7 @@ def build_parser(model):
                         "carried on (min-char-rnn)")
     p.add_argument("--csv", metavar="FILE",
                    help="train on a column of this CSV file instead of the cosine "
-                        "(the last 20%% of its rows are held out for testing)")
+                        "(see docs/series.md)")
     p.add_argument("--column", metavar="NAME",
                    help="the CSV column (by default the only numeric one, or the last)")
     p.add_argument("--train-until", type=finite_float, metavar="X",

@@ -31,7 +31,7 @@ DEFAULTS = dict(
     iters=100_000,       # training iterations, one window of `steps` points each
     steps=20,            # T, time steps per window = how far back BPTT goes
     hidden=32,           # H, size of the hidden state h
-    lr=0.01,             # Adagrad learning rate (the article used 0.001, see README)
+    lr=0.01,             # Adagrad learning rate: the best of a sweep (docs/lr_sweep.md)
     anneal=0.1,          # the learning rate falls linearly to 0 over this last part of the run
     noise=0.05,          # standard deviation of the noise added to cos(x)
     resolution=0.5,      # spacing of the x values, the sampling step of the cosine
@@ -40,8 +40,8 @@ DEFAULTS = dict(
     hprev="reset",       # where each window's h starts: reset, carry or sequential
     out="results",       # folder the results are written to
 )
-EPILOG = ("The article's original setting: python rnn_cos.py --lr 0.001 --resolution 0.01 "
-          "--points 5000 --hidden 100 --hprev carry --out results/article")
+EPILOG = ("The article's original setting: python rnn_cos.py --lr 0.001 --anneal 0 "
+          "--resolution 0.01 --points 5000 --hidden 100 --hprev carry --out results/article")
 NAME = "rnn_cos"         # the saved parameters go to <out>/rnn_cos.npz
 PARAM_NAMES = ("Wxh", "Whh", "Why", "bh", "by")
 
@@ -169,7 +169,7 @@ def train(lossFun, params, data, iters, steps, learning_rate, h0, hprev_mode="re
     params.update(views)                   # the weights are now views into one vector,
     mem = np.zeros_like(flat)              # and the Adagrad memory has one entry per weight
     zero_loss = float(np.mean(data.y_data ** 2))   # the loss of always predicting 0
-    losses, kept = np.empty(iters), {}
+    losses, kept, keep = np.empty(iters), {}, set(keep)
     hprev, p, done = h0, 0, 0
     calm = max(1, round(anneal * iters))   # the last `calm` iterations anneal
     with np.errstate(over="ignore", invalid="ignore"):   # an overflow ends in Diverged
@@ -230,9 +230,10 @@ def predict(params, inputs, h0=None):
     return forward(params, inputs, h0)[1]
 
 
-def forecast(params, seed_values, n_future):
+def forecast(params, seed_values, n_future, return_states=False):
     """Warm up h from zeros on the seed values, then feed each prediction back in as the
-    next input: returns the n_future predicted values, shape (n_future,)."""
+    next input: returns the n_future predicted values, shape (n_future,) (and with
+    return_states the hidden states they come from, (n_future, H))."""
     Wxh, Whh, Why, bh, by = (params[k] for k in PARAM_NAMES)
     hs, ys = forward(params, seed_values, init_state(Whh.shape[0]))
     # With its output fed back, x_{t+1} = y_t = Why h_t + by, the network runs on its own:
@@ -245,7 +246,8 @@ def forecast(params, seed_values, n_future):
         h[0] = hs[-1]                                # h after the last seed value
     for t in range(1, n_future):
         np.tanh(M.dot(h[t - 1]) + b, out=h[t])
-    return h @ Why[0] + by[0, 0]                     # y_t = Why h_t + by, the forecasts
+    y = h @ Why[0] + by[0, 0]                        # y_t = Why h_t + by, the forecasts
+    return (y, h) if return_states else y
 
 
 def hidden_gradients(params, inputs, target):
@@ -282,22 +284,19 @@ def evaluate(model, params, resolution):
     fc = model.forecast(params, seed, len(truth))
     rmse = float(np.sqrt(np.mean((fc - truth) ** 2)))
 
-    # left to run on its own for long, the network oscillates: at what period?
-    period, amplitude, _ = analysis.learned_oscillation(model, params, seed, resolution)
     return dict(test_x=x, test_inputs=inputs, test_targets=targets,
                 test_predictions=predictions, test_mse=mse, baseline_mse=same, warmup=WARMUP,
                 forecast_x=fx, forecast_seed=seed, forecast_true=truth, forecast=fc,
-                forecast_rmse=rmse, learned_period=period, true_period=2 * np.pi / resolution,
-                learned_amplitude=amplitude, true_amplitude=2.0,
-                x_label="x (radians)", y_label="value", series="cos(x)")
+                forecast_rmse=rmse, x_label="x (radians)", y_label="value", series="cos(x)")
 
 
 def summary(r):
     """The one line a run ends with."""
+    period = (f"learned period {r['learned_period']:.3f} steps" if np.isfinite(
+        r["learned_period"]) else "on its own it does not oscillate")
     return (f"one-step test MSE on the clean cosine: {r['test_mse']:.2e} ('same as last "
             f"value': {r['baseline_mse']:.2e})  forecast RMSE over {FORECAST_PERIODS} "
-            f"periods: {r['forecast_rmse']:.3f}  learned period {r['learned_period']:.3f} "
-            f"steps (true {r['true_period']:.3f})")
+            f"periods: {r['forecast_rmse']:.3f}  {period} (true {r['true_period']:.3f})")
 
 
 def snapshot_iterations(iters):
@@ -333,6 +332,11 @@ def main(model=None, argv=None):
                                   args.anneal, keep=snapshot_iterations(args.iters),
                                   progress=run.progress, stop=run.stop)
         results = evaluate(model, params, data.resolution)
+        # what it learned (analysis.py): on its own it oscillates, with what period? what
+        # do its hidden units do? and how did its forecast take shape during training?
+        results.update(analysis.what_it_learned(model, params, data.resolution),
+                       **analysis.learning(model, snapshots, losses, data.resolution),
+                       position_mse=analysis.loss_by_position(model, params, data, args.steps))
         settings = dict(noise=args.noise, resolution=data.resolution, points=args.points)
         npz = run.save(params, losses, results, settings, snapshots,
                        loss_note=f"noise variance {args.noise ** 2:g}")

@@ -190,6 +190,11 @@ def main(model, args, method):
         params = t["kept"][t["best"]]
         z, mean, std = prepared[d]
         results = evaluate(model, params, y, x, n_train, z, mean, std, d)
+        # for comparison only (nothing is chosen on it): the weights of the last iteration
+        last = t["kept"].get(len(t["losses"]), params)
+        rows = np.arange(n_train, n)
+        results["final_weights_rmse"] = rmse(
+            one_step(model, last, y, z, mean, std, d)[rows], y[rows])
         results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
                        val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
                        val_curve=np.array(t["val"]),

@@ -46,7 +46,9 @@ CELLS = {"rnn": rnn_cos, "lstm": lstm_cos, "gru": gru_cos}
 NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet"}   # set by the sweep itself
 OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not in NOT_VARIED]
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
-COLUMNS = ["cell", *OPTIONS, "seed", "iters", "status", *METRICS, "true_period", "seconds"]
+SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines
+COLUMNS = ["cell", *OPTIONS, "seed", "iters", "status", *METRICS, "true_period",
+           "same_rmse", "ar_rmse", "choice", "best_iteration", "seconds"]
 ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                 "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                                 "NUMEXPR_NUM_THREADS")}
@@ -81,9 +83,9 @@ def parse_vary(texts):
         name = name.strip().lstrip("-").replace("-", "_")
         if not sep or not name:
             raise ValueError(f"argument --vary: expected NAME=V1,V2,..., got {text!r}")
-        if name not in OPTIONS:
+        if name not in OPTIONS + ["iters"]:
             raise ValueError(f"argument --vary: {name!r} is not an option of the cell "
-                             f"scripts (one of: {', '.join(OPTIONS)})")
+                             f"scripts (one of: {', '.join(OPTIONS + ['iters'])})")
         if name in vary:
             raise ValueError(f"argument --vary: {name} is given twice")
         values = [v.strip() for v in values.split(",") if v.strip()]
@@ -176,6 +178,8 @@ def parse_args(argv=None):
                              f"(one of: {', '.join(CELLS)})")
         args.cells = list(dict.fromkeys(args.cells))
         args.vary = parse_vary(args.vary)
+        if "iters" in args.vary and args.iters:
+            raise ValueError("argument --iters: not with --vary iters=...")
         args.seeds = parse_seeds(args.seeds)
         args.runs = build_grid(args.cells, args.vary, args.seeds, args.iters)
     except ValueError as e:
@@ -252,7 +256,13 @@ class Sweep:
                 row.update(status="ok", train_loss=text(m["train_loss_last_1000"]),
                            test_mse=text(m["test_mse"]), forecast_rmse=text(m["forecast_rmse"]),
                            learned_period=text(m.get("learned_period")),
-                           true_period=text(m.get("true_period")))
+                           true_period=text(m.get("true_period")),
+                           same_rmse=text(m["baseline_rmse"] if "baseline_rmse" in m
+                                          else m["baseline_mse"] ** 0.5),
+                           ar_rmse=text(m.get("ar_rmse")),
+                           choice="" if "diff" not in m else
+                           ("differences" if m["diff"] else "levels"),
+                           best_iteration=text(m.get("best_iteration")))
             elif status == 1 and "loss" in stderr:      # the run diverged
                 row.update(status="diverged")
             else:
@@ -306,6 +316,10 @@ def run_grid(args, todo, say):
 
 # ---------------------------------------------------------------------------------------
 # the summary
+def plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def number(value):
     try:
         return float(value)
@@ -326,8 +340,13 @@ def summarise(rows, varied):
         ok = [r for r in group if r["status"] == "ok"]
         entry = dict(config=config, seeds=[int(r["seed"]) for r in group],
                      diverged=len(group) - len(ok))
-        for m in METRICS:
-            values = np.array([number(r[m]) for r in ok])
+        for r in ok:
+            r.setdefault("test_rmse", text(number(r["test_mse"]) ** 0.5))
+        entry["choices"] = sorted({r.get("choice", "") for r in ok} - {""})
+        entry["choice_counts"] = {c: sum(r.get("choice") == c for r in ok)
+                                  for c in entry["choices"]}
+        for m in METRICS + SERIES_METRICS:
+            values = np.array([number(r.get(m)) for r in ok])
             values = values[np.isfinite(values)]
             if m == "learned_period" and len(values):
                 true = number(ok[0]["true_period"])
@@ -344,23 +363,44 @@ def summarise(rows, varied):
 
 
 def markdown(table, varied, command):
-    heads = ["cell", *varied, "seeds", "train loss", "one-step test MSE", "forecast RMSE",
-             "learned period (true)"]
+    """summary.md: one table for the runs on the cosine, one for those on a CSV series
+    (their one-step RMSE next to the AR(p) model's and 'same as last value')."""
+    def cell(e, m, fmt):
+        v = e[m]
+        return "-" if v is None else f"{v[0]:{fmt}} [{v[1]:{fmt}}, {v[2]:{fmt}}]"
+
+    def seeds(e):
+        return f"{len(e['seeds'])}" + (f" ({e['diverged']} diverged)" if e["diverged"] else "")
+
     lines = [f"`{command}`", "",
              "Median over the seeds, then [best, worst]. Runs that diverged are counted, "
-             "not included.", "",
-             "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-    for e in table:
-        def cell(m, fmt):
-            v = e[m]
-            return "-" if v is None else f"{v[0]:{fmt}} [{v[1]:{fmt}}, {v[2]:{fmt}}]"
-        seeds = f"{len(e['seeds'])}" + (f" ({e['diverged']} diverged)" if e["diverged"] else "")
-        period = cell("learned_period", ".3f")
-        if e.get("true_period"):
-            period += f" ({e['true_period']:.3f})"
-        lines.append("| " + " | ".join([e["config"][0], *e["config"][1:], seeds,
-                                         cell("train_loss", ".4f"), cell("test_mse", ".2e"),
-                                         cell("forecast_rmse", ".3f"), period]) + " |")
+             "not included.", ""]
+    cosine = [e for e in table if e.get("ar_rmse") is None]
+    series = [e for e in table if e.get("ar_rmse") is not None]
+    if cosine:
+        heads = ["cell", *varied, "seeds", "train loss", "one-step test MSE",
+                 "forecast RMSE", "learned period (true)"]
+        lines += ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+        for e in cosine:
+            period = cell(e, "learned_period", ".3f")
+            if e.get("true_period"):
+                period += f" ({e['true_period']:.3f})"
+            lines.append("| " + " | ".join([*e["config"], seeds(e), cell(e, "train_loss", ".4f"),
+                                             cell(e, "test_mse", ".2e"),
+                                             cell(e, "forecast_rmse", ".3f"), period]) + " |")
+        if cosine and cosine[0].get("same_rmse"):
+            lines += ["", f"'Same as last value' on the clean cosine: one-step MSE "
+                          f"{cosine[0]['same_rmse'][0] ** 2:.2e}."]
+    if series:
+        heads = ["cell", *varied, "seeds", "one-step RMSE: network", "AR(p)",
+                 "same as last value", "chosen on validation", "forecast RMSE"]
+        lines += ["", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+        for e in series:
+            chosen = ", ".join(f"{c} {n}x" for c, n in e["choice_counts"].items()) or "-"
+            lines.append("| " + " | ".join([*e["config"], seeds(e), cell(e, "test_rmse", ".4g"),
+                                             cell(e, "ar_rmse", ".4g"),
+                                             cell(e, "same_rmse", ".4g"), chosen,
+                                             cell(e, "forecast_rmse", ".4g")]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -375,14 +415,24 @@ def plot(rows, varied, path):
     if numeric:
         xs = sorted(xs, key=number)
     series = list(dict.fromkeys((r["cell"], *(r[n] for n in rest)) for r in rows))
-    fig = Figure(figsize=(10, 7.5), layout="constrained")
-    axes = fig.subplots(2, 2).ravel()
-    labels = dict(train_loss="training loss, mean of the last 1,000",
-                  test_mse="one-step test MSE (clean cosine)",
-                  forecast_rmse="forecast RMSE, 3 periods",
-                  learned_period="learned period (steps)")
+    cosine = any(number(r.get("ar_rmse")) != number(r.get("ar_rmse")) for r in rows)  # NaN
+    if cosine:
+        metrics = METRICS
+        labels = dict(train_loss="training loss, mean of the last 1,000",
+                      test_mse="one-step test MSE (clean cosine)",
+                      forecast_rmse="forecast RMSE, 3 periods",
+                      learned_period="learned period (steps)")
+    else:
+        metrics = ("train_loss", "test_rmse", "forecast_rmse")
+        labels = dict(train_loss="training loss (normalised), last 1,000",
+                      test_rmse="held-out one-step RMSE",
+                      forecast_rmse="held-out forecast RMSE")
+        for r in rows:
+            r.setdefault("test_rmse", text(number(r["test_mse"]) ** 0.5))
+    fig = Figure(figsize=(10, 7.5 if len(metrics) == 4 else 3.8 * 1.2), layout="constrained")
+    axes = fig.subplots(2, 2).ravel() if len(metrics) == 4 else fig.subplots(1, 3)
     width = 0.7 / max(len(series), 1)
-    for ax, m in zip(axes, METRICS):
+    for ax, m in zip(axes, metrics):
         for s_i, s in enumerate(series):
             color = f"C{s_i % 10}"
             label = " ".join([s[0].upper()] + [f"{n}={v}" for n, v in zip(rest, s[1:])])
@@ -404,16 +454,28 @@ def plot(rows, varied, path):
             if len(true) == 1:
                 ax.axhline(true[0], color="black", ls="--", lw=1,
                            label=f"true period {true[0]:.3f}")
-        elif m != "learned_period":
+        else:
             ax.set_yscale("log")
-        ax.set_xticks(range(len(xs)), xs)
+        if m == "test_rmse":                       # the baselines, one mark per x
+            for x_i, xv in enumerate(xs):
+                for key, style, what in (("ar_rmse", "s", "AR(p)"),
+                                         ("same_rmse", "^", "same as last value")):
+                    v = [number(r[key]) for r in rows if r[x_name] == xv and r["status"] == "ok"]
+                    if v:
+                        ax.plot(x_i, np.median(v), style, color="black", mfc="none", ms=8,
+                                label=what if x_i == 0 else None)
+        ax.set_xticks(range(len(xs)), [os.path.basename(v) for v in xs],
+                      rotation=15 if max(len(os.path.basename(v)) for v in xs) > 8 else 0)
         ax.set_xlabel(x_name)
         ax.set_ylabel(labels[m])
         ax.grid(True, alpha=0.3)
-    axes[0].legend(fontsize="small")
-    axes[3].legend(fontsize="small")
+    for ax in axes:
+        if any(not h.get_label().startswith("_") for h in ax.get_lines()):
+            ax.legend(fontsize="small")
     n_seeds = len({r["seed"] for r in rows})
-    fig.suptitle(f"{len(rows)} runs: a dot per seed ({n_seeds} seeds), a bar at the median")
+    diverged = sum(r["status"] != "ok" for r in rows)
+    fig.suptitle(f"{len(rows)} runs: a dot per seed ({n_seeds} seeds), a bar at the median"
+                 + (f"; {diverged} diverged and are not shown" if diverged else ""))
     plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 
@@ -429,10 +491,12 @@ def main(argv=None):
     except ValueError as e:
         return plumbing.fail("sweep.py", str(e), 2)
     todo = [job for job in args.runs if job["key"] not in have]
-    say(f"sweep: {len(args.runs)} runs in the grid ({len(args.cells)} cells x "
-        f"{len(args.runs) // (len(args.cells) * len(args.seeds))} settings x "
-        f"{len(args.seeds)} seeds); {len(args.runs) - len(todo)} already in runs.csv, "
-        f"{len(todo)} to run on {min(args.workers, max(len(todo), 1))} workers", flush=True)
+    settings = len(args.runs) // (len(args.cells) * len(args.seeds))
+    workers = min(args.workers, max(len(todo), 1))
+    say(f"sweep: {len(args.runs)} runs in the grid ({plural(len(args.cells), 'cell')} x "
+        f"{plural(settings, 'setting')} x {plural(len(args.seeds), 'seed')}); "
+        f"{len(args.runs) - len(todo)} already in runs.csv, {len(todo)} to run on "
+        f"{plural(workers, 'worker')}", flush=True)
     try:
         run_grid(args, todo, say)
     except KeyboardInterrupt:

@@ -12,7 +12,8 @@ import pytest
 from conftest import ROOT
 
 TINY = ["--iters", "200", "--hidden", "8"]
-PNGS = ("loss.png", "predictions.png", "forecast.png")
+FIGURES = ("loss.png", "predictions.png", "forecast.png", "learning.png", "learning.gif",
+           "memory.png")
 
 
 def run(script, *args, cwd=None):
@@ -21,8 +22,12 @@ def run(script, *args, cwd=None):
 
 
 def is_png(path):
+    """A PNG file (or, for a .gif, a GIF file)."""
     with open(path, "rb") as f:
-        return f.read(8) == b"\x89PNG\r\n\x1a\n"
+        head = f.read(8)
+    if str(path).endswith(".gif"):
+        return head[:6] in (b"GIF87a", b"GIF89a")
+    return head == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +40,8 @@ def tiny_run(tmp_path_factory):
 
 def test_tiny_run_writes_everything(tiny_run):
     out, p = tiny_run
-    assert sorted(os.listdir(out)) == sorted(["rnn_cos.npz", "metrics.json", *PNGS])
-    for name in PNGS:
+    assert sorted(os.listdir(out)) == sorted(["rnn_cos.npz", "metrics.json", *FIGURES])
+    for name in FIGURES:
         assert is_png(out / name)
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("train_loss_last_1000", "test_mse", "forecast_rmse", "train_seconds",
@@ -54,7 +59,7 @@ def test_plot_results_regenerates_the_figures_from_the_npz_alone(tiny_run, tmp_p
     npz.write_bytes((out / "rnn_cos.npz").read_bytes())
     p = run("plot_results.py", "--results", str(npz), "--out", str(tmp_path / "figs"))
     assert p.returncode == 0, p.stderr
-    for name in PNGS:
+    for name in FIGURES:
         assert is_png(tmp_path / "figs" / name)
 
 
@@ -208,13 +213,13 @@ def test_cell_scripts_write_everything(script, tmp_path):
     out = tmp_path / name
     p = run(script, "--iters", "100", "--hidden", "4", "--out", str(out))
     assert p.returncode == 0, p.stderr
-    assert sorted(os.listdir(out)) == sorted([f"{name}.npz", "metrics.json", *PNGS])
+    assert sorted(os.listdir(out)) == sorted([f"{name}.npz", "metrics.json", *FIGURES])
     with np.load(out / f"{name}.npz", allow_pickle=False) as f:
         assert str(f["model"]) == name and f["loss"].shape == (100,)
     p = run("plot_results.py", "--results", str(out / f"{name}.npz"), "--out",
             str(tmp_path / "again"))
     assert p.returncode == 0, p.stderr
-    for png in PNGS:
+    for png in FIGURES:
         assert is_png(tmp_path / "again" / png)
 
 
