@@ -151,7 +151,8 @@ def matplotlib_installed():
 
 # ---------------------------------------------------------------------------------------
 # what a run holds in memory, estimated before anything is allocated
-WEIGHT_COPIES = 160  # the weights, their gradients, Adagrad's memory, temporaries, snapshots
+WEIGHT_COPIES = 40   # the weights, their gradients, Adagrad's memory, temporaries, snapshots
+CSV_COPIES = 240     # with --csv, up to two runs' weights checked about 115 times each
 STEP_ARRAYS = 32     # arrays of one row per time step and H columns, in lossFun and after
 BYTES_PER_ITER = 64  # the loss of every iteration, its copies and its moving average
 BYTES_PER_POINT = 48 # x, cos(x), the noise, the data, and temporaries
@@ -161,7 +162,8 @@ def memory_needed(model, args):
     """A rough upper estimate of the bytes each option makes the run hold at its peak:
     {option: bytes}."""
     H = args.hidden
-    need = {"--hidden": 8 * WEIGHT_COPIES * model.param_count(H),
+    copies = WEIGHT_COPIES + (CSV_COPIES if args.csv else 0)
+    need = {"--hidden": 8 * copies * model.param_count(H),
             "--steps": 8 * STEP_ARRAYS * (args.steps + 1) * H,
             "--iters": BYTES_PER_ITER * args.iters}
     if args.csv is None:

@@ -199,3 +199,20 @@ def test_the_training_loop_lives_in_rnn_cos_only():
             if "lossFun(" in text and "next_batch(" in text:
                 loops.append(f)
     assert loops == ["rnn_cos.py"]
+
+
+def test_every_link_and_image_of_the_pages_resolves():
+    pages = [os.path.join(ROOT, "README.md")] + [
+        os.path.join(ROOT, "docs", f) for f in os.listdir(os.path.join(ROOT, "docs"))
+        if f.endswith(".md")]
+    checked = 0
+    for page in pages:
+        text = open(page, encoding="utf-8").read()
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://", "#")):
+                continue
+            path = os.path.normpath(os.path.join(os.path.dirname(page), target.split("#")[0]))
+            assert os.path.exists(path), f"{os.path.relpath(page, ROOT)} links to {target}"
+            checked += 1
+    assert checked > 20
+    assert len(open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()) <= 12_000

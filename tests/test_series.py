@@ -85,6 +85,13 @@ class Repeat:
         return np.full(n, self.constant)
 
 
+class RepeatLast(Repeat):
+    """A model whose forecast repeats the last value of its seed."""
+
+    def forecast(self, params, seed, n):
+        return np.full(n, seed[-1])
+
+
 def test_differences_and_back_by_hand():
     y = np.array([1.0, 4.0, 9.0, 16.0, 25.0, 36.0])
     z, mean, std = series.representation(y, 4, diff=True)   # fit rows 0..3: changes 3, 5, 7
@@ -108,10 +115,15 @@ def test_forecast_of_differences_adds_up_the_changes():
     np.testing.assert_allclose(fc, [16 + 5, 16 + 10, 16 + 15])
     fc = series.forecast(Repeat(1.0), None, y, z, mean, std, True, start=4, n_future=2)
     np.testing.assert_allclose(fc, [16 + 5 + std, 16 + 10 + 2 * std])
+    # the seed ends with the last change before the forecast starts: y[3] - y[2] = 7
+    fc = series.forecast(RepeatLast(), None, y, z, mean, std, True, start=4, n_future=2)
+    np.testing.assert_allclose(fc, [16 + 7, 16 + 14])
     # levels: the forecast is the values themselves
     zl, ml, sl = series.representation(y, 4, diff=False)
     fc = series.forecast(Repeat(0.0), None, y, zl, ml, sl, False, start=4, n_future=2)
     np.testing.assert_allclose(fc, [ml, ml])
+    fc = series.forecast(RepeatLast(), None, y, zl, ml, sl, False, start=4, n_future=2)
+    np.testing.assert_allclose(fc, [16, 16])             # y[3], the last value before row 4
 
 
 def test_the_split_in_time():
