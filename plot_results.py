@@ -39,6 +39,8 @@ REQUIRED = ("model", "loss", "noise", "test_x", "test_inputs", "test_targets",
 COLORS = dict(truth="0.35", prediction="tab:orange", seed="black", error="tab:red",
               baseline="tab:blue", ar="tab:green", loss="tab:blue")
 LEARNING_FRAME_MS = 900    # how long each snapshot stays on screen in learning.gif
+# fixed margins: a layout engine would cost more time than drawing the figure
+MARGINS = dict(left=0.1, right=0.98, bottom=0.12, top=0.92)
 LEARNING_KEYS = ("snap_iters", "snap_forecast", "snap_loss", "snap_forecast_rmse")
 MEMORY_KEYS = ("memory_h", "memory_x", "memory_input", "memory_loop", "learned_period",
                "true_period", "learned_amplitude", "loop_variance_explained")
@@ -92,7 +94,8 @@ def save_figure(fig, path, dpi=100):
 def plot_loss(r, path):
     loss = r["loss"]
     it = np.arange(1, len(loss) + 1)
-    fig = Figure(figsize=(8, 4.2), layout="constrained")
+    fig = Figure(figsize=(8, 4.2))
+    fig.subplots_adjust(**MARGINS)
     ax = fig.subplots()
     # every iteration of the first 2,000, then every step-th: quick to draw, and on a log
     # axis the early drop keeps every point
@@ -149,7 +152,8 @@ def log_smooth(values):
 def plot_predictions(r, path):
     x, targets, pred = r["test_x"][1:], r["test_targets"], r["test_predictions"]
     warmup = int(r["warmup"])
-    fig = Figure(figsize=(8, 5.5), layout="constrained")
+    fig = Figure(figsize=(8, 5.5))
+    fig.subplots_adjust(**dict(MARGINS, bottom=0.09, top=0.94, hspace=0.06))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
     top.plot(x, targets, color=COLORS["truth"], lw=3, alpha=0.5,
              label=f"true next value of {r['series']}")
@@ -169,8 +173,8 @@ def plot_predictions(r, path):
                       f"{float(r['test_mse']):.1e} after {warmup} steps ('same as last "
                       f"value': {float(r['baseline_mse']):.1e})", fontsize="medium")
     top.set_ylabel(str(r["y_label"]))
-    headroom(top)
-    top.legend(loc="upper center", ncol=4, fontsize="small")
+    headroom(top, 0.45 if "baseline_rmse" in r else 0.3)
+    top.legend(loc="upper center", ncol=2 if "baseline_rmse" in r else 4, fontsize="small")
 
     error = pred - targets
     bottom.axhline(0, color="black", lw=0.8)
@@ -195,7 +199,8 @@ def plot_predictions(r, path):
 def plot_forecast(r, path):
     x, seed, truth, fc = r["forecast_x"], r["forecast_seed"], r["forecast_true"], r["forecast"]
     k = len(seed)
-    fig = Figure(figsize=(8, 4.2), layout="constrained")
+    fig = Figure(figsize=(8, 4.2))
+    fig.subplots_adjust(**dict(MARGINS, top=0.88))
     ax = fig.subplots()
     shown = min(k, max(40, 2 * len(fc)))      # a long seed: only its end, for scale
     what = "seed" if int(r["warmup"]) else "training rows"
@@ -212,7 +217,7 @@ def plot_forecast(r, path):
     ax.set_ylabel(str(r["y_label"]))
     if int(r["warmup"]):
         what = (f"{len(fc)} steps on its own after {k} true values: RMSE "
-                f"{float(r['forecast_rmse']):.3g}; {period_text(r)}")
+                f"{float(r['forecast_rmse']):.3g};\n{period_text(r)}")
     else:
         what = (f"the {len(fc)} held-out rows on its own: RMSE "
                 f"{float(r['forecast_rmse']):.3g}")
@@ -296,7 +301,8 @@ def plot_learning_gif(r, path):
     matplotlib installs, writes the frames as a GIF."""
     from PIL import Image
     loss, iters = r["loss"], r["snap_iters"]
-    fig = Figure(figsize=(6.4, 4.8), dpi=80, layout="constrained")
+    fig = Figure(figsize=(6.4, 4.8), dpi=80)
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.1, top=0.94, hspace=0.28)
     top, bottom = fig.subplots(2, 1, height_ratios=[1.6, 1])
     forecast_panel(top, r, 0)
     fc_line = top.get_lines()[2]
@@ -323,10 +329,8 @@ def plot_learning_gif(r, path):
     moving = (fc_line, top.title, note, marker)
     for artist in moving:
         artist.set_animated(True)                   # left out of the background
-    top.set_title("x", fontsize="small")            # room for the title in the layout
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    fig.set_layout_engine("none")                   # keep that layout for every frame
     background = canvas.copy_from_bbox(fig.bbox)
     seed_end, frames = r["forecast_seed"][-1], []
     for i, n in enumerate(iters):
@@ -354,7 +358,9 @@ def plot_learning_gif(r, path):
 # ---------------------------------------------------------------------------------------
 # memory.png
 def plot_memory(r, path):
-    fig = Figure(figsize=(11, 8.5), layout="constrained")
+    fig = Figure(figsize=(11, 8.5))
+    fig.subplots_adjust(left=0.06, right=0.98, bottom=0.06, top=0.88, wspace=0.28,
+                        hspace=0.42)
     (heat_ax, loop_ax), (eig_ax, drift_ax) = fig.subplots(2, 2)
     label = model_label(r)
 
