@@ -237,7 +237,7 @@ def test_fixed_seed_reproduces_bitwise_other_seed_differs(tmp_path, capsys):
     assert not np.array_equal(a["Whh"], c["Whh"])
 
 
-def test_saved_results_hold_what_the_issue_names(tmp_path, capsys):
+def test_saved_results_hold_the_weights_losses_and_settings(tmp_path, capsys):
     r = run_main(tmp_path, "r", "--seed", "1")
     for k in ("Wxh", "Whh", "Why", "bh", "by", "loss", "resolution", "test_inputs",
               "test_targets", "test_predictions", "iters", "steps", "hidden", "lr",
