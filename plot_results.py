@@ -470,14 +470,6 @@ def plot_memory(r, path):
 
 
 # ---------------------------------------------------------------------------------------
-def moving_average(values, window):
-    """Trailing mean: out[n] = mean(values[n-window+1 : n+1]), fewer at the start."""
-    c = np.cumsum(np.concatenate([[0.0], values]))
-    n = np.arange(1, len(values) + 1)
-    lo = np.maximum(n - window, 0)
-    return (c[n] - c[lo]) / (n - lo)
-
-
 def dots(values):
     """Mark each value with a dot where there are few enough to tell apart."""
     return "." if len(values) <= 200 else None

@@ -176,13 +176,14 @@ def main(model, args, method):
                 model.lossFun, params, data, args.iters, args.steps, args.lr,
                 model.init_state(args.hidden), args.hprev, args.anneal, keep=keep,
                 progress=run.progress, stop=run.stop)
+            # the weights of every check, on the validation rows; the best are kept
             checks = sorted(k for k in kept if k % every == 0 or k == len(losses))
-            val = [rmse(one_step(model, kept[k], y, z, mean, std, d)[val_rows], y[val_rows])
-                   for k in checks]
-            best = checks[int(np.nanargmin(val))] if np.any(np.isfinite(val)) else checks[-1]
-            tried[d] = dict(losses=losses, kept=kept, checks=checks, val=val, best=best,
-                            val_rmse=min(v for v in val if np.isfinite(v)) if
-                            np.any(np.isfinite(val)) else float("nan"))
+            val = np.array([rmse(one_step(model, kept[k], y, z, mean, std, d)[val_rows],
+                                 y[val_rows]) for k in checks])
+            found = np.any(np.isfinite(val))
+            tried[d] = dict(losses=losses, kept=kept, checks=checks, val=val,
+                            best=checks[int(np.nanargmin(val))] if found else checks[-1],
+                            val_rmse=float(np.nanmin(val)) if found else float("nan"))
             if run.stop.requested:
                 break
         d = min(tried, key=lambda k: (tried[k]["val_rmse"], k))  # the better on validation
@@ -197,7 +198,7 @@ def main(model, args, method):
             one_step(model, last, y, z, mean, std, d)[rows], y[rows])
         results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
                        val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
-                       val_curve=np.array(t["val"]),
+                       val_curve=t["val"],
                        **{f"val_rmse_{'differences' if k else 'levels'}": tried[k]["val_rmse"]
                           for k in tried})
         settings = dict(csv=os.path.abspath(args.csv), column=column, mean=mean, std=std,

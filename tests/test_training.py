@@ -8,7 +8,7 @@ import plumbing
 import rnn_cos
 from data import CosineData
 from minchar_literal import adagrad_literal, lossFun_literal
-from plot_results import moving_average
+from plot_results import log_smooth
 
 
 class FixedGradients:
@@ -272,6 +272,12 @@ def test_write_atomic_leaves_the_old_file_on_failure(tmp_path):
     assert os.listdir(tmp_path) == ["f.bin"]
 
 
-def test_moving_average_by_hand():
-    np.testing.assert_allclose(moving_average(np.array([1.0, 3, 5, 7]), 2),
-                               [1, 2, 4, 6])
+def test_log_smooth_by_hand():
+    v = np.arange(1.0, 31.0)                 # 1, 2, ..., 30
+    out = log_smooth(v)
+    # the mean of the last ceil(n / 10) values: 1 up to n = 10, 2 up to 20, 3 up to 30
+    np.testing.assert_allclose(out[:10], v[:10])
+    np.testing.assert_allclose(out[10], (10 + 11) / 2)
+    np.testing.assert_allclose(out[20], (19 + 20 + 21) / 3)
+    long = np.arange(20_000.0)
+    assert log_smooth(long)[-1] == pytest.approx(long[-1000:].mean())   # at most 1,000
