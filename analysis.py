@@ -120,12 +120,11 @@ def what_it_learned(model, params, resolution):
     (units sorted by the phase at which they respond), the free-running loop projected
     on its first two principal components, its period and amplitude against the true
     ones. For the plain RNN also the fixed point and the Jacobian's eigenvalues."""
-    _, seed, _ = forecast_cosine(resolution)
+    _, seed, truth = forecast_cosine(resolution)
     per, amp, y, states = learned_oscillation(model, params, seed, resolution)
     true_period = 2 * np.pi / resolution
     numbers = dict(learned_period=per, true_period=true_period, learned_amplitude=amp,
-                   true_amplitude=2.0,
-                   drift_rmse=drift_rmse(per, resolution, len(forecast_cosine(resolution)[2])))
+                   true_amplitude=2.0, drift_rmse=drift_rmse(per, resolution, len(truth)))
 
     # the hidden units, driven by a clean cosine (teacher forcing, from h = 0)
     x, inputs, _ = test_cosine(resolution)

@@ -264,12 +264,18 @@ def forecast_panel(ax, r, i, shown_seed=16, ylim=(-1.7, 1.7)):
             label="forecast, fed its own output")
     ax.axvline(x[k - 1], color="black", ls=":", lw=0.8)
     ax.set_ylim(*ylim)
-    if np.any(~np.isfinite(fc)) or np.any(np.abs(fc[np.isfinite(fc)]) > ylim[1]):
+    if leaves(fc, ylim[1]):
         ax.text(0.98, 0.04, "leaves the axes", transform=ax.transAxes, ha="right",
                 fontsize="x-small", color=COLORS["prediction"])
     n = int(r["snap_iters"][i])
     ax.set_title(f"iteration {n:,}\nloss {float(r['snap_loss'][i]):.3g}, forecast RMSE "
                  f"{float(r['snap_forecast_rmse'][i]):.3f}", fontsize="small")
+
+
+def leaves(curve, limit):
+    """True when the curve goes past +-limit, or is not finite somewhere."""
+    curve = np.asarray(curve)
+    return bool(np.any(~np.isfinite(curve)) or np.any(np.abs(curve[np.isfinite(curve)]) > limit))
 
 
 def plot_learning(r, path):
@@ -336,8 +342,7 @@ def plot_learning_gif(r, path):
     for i, n in enumerate(iters):
         fc = r["snap_forecast"][i]
         fc_line.set_ydata(np.r_[seed_end, fc])
-        off = np.any(~np.isfinite(fc)) or np.any(np.abs(fc[np.isfinite(fc)]) > 1.7)
-        note.set_text("leaves the axes" if off else "")
+        note.set_text("leaves the axes" if leaves(fc, top.get_ylim()[1]) else "")
         top.set_title(f"{model_label(r)}, iteration {int(n):,}: the forecast after "
                       f"{len(r['forecast_seed'])} true values (RMSE "
                       f"{float(r['snap_forecast_rmse'][i]):.3f})", fontsize="small")

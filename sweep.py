@@ -240,11 +240,10 @@ class Sweep:
     def __init__(self, args):
         self.args, self.lock = args, threading.Lock()
         self.path = os.path.join(args.out, "runs.csv")
-        self.stopping = False
         self.done = self.failed = 0
 
     def run_one(self, job):
-        if self.stopping:
+        if STOPPING.is_set():
             return None
         tmp = tempfile.mkdtemp(dir=self.args.out, prefix=".run-")
         try:
@@ -266,7 +265,7 @@ class Sweep:
             elif status == 1 and "loss" in stderr:      # the run diverged
                 row.update(status="diverged")
             else:
-                if not self.stopping:
+                if not STOPPING.is_set():
                     sys.stderr.write(f"sweep.py: {job['model'].NAME}.py "
                                      f"{' '.join(job['argv'])} failed: "
                                      f"{' '.join(stderr.strip().splitlines()[-1:])}\n")
@@ -307,7 +306,6 @@ def run_grid(args, todo, say):
         if tty:
             say()
     except KeyboardInterrupt:
-        sweep.stopping = True
         stop_running()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
