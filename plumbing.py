@@ -18,6 +18,7 @@ import analysis
 import data
 
 HPREV_MODES = ("reset", "carry", "sequential")
+CSV_HIDDEN_SIZES = (16, 32)   # with --csv and no --hidden, both are tried (series.py)
 
 
 # ---------------------------------------------------------------------------------------
@@ -72,8 +73,10 @@ def build_parser(model):
                    help="training iterations, one window of --steps points each")
     p.add_argument("--steps", type=positive_int, default=d["steps"],
                    help="time steps per window: how far back BPTT goes")
-    p.add_argument("--hidden", type=positive_int, default=d["hidden"],
-                   help="size H of the hidden state")
+    p.add_argument("--hidden", type=positive_int,
+                   help=f"size H of the hidden state (default: {d['hidden']}); with --csv and no "
+                        f"--hidden, {' and '.join(map(str, CSV_HIDDEN_SIZES))} are both tried "
+                        f"and the better one on the validation rows is kept")
     p.add_argument("--lr", type=positive_float, default=d["lr"],
                    help="Adagrad learning rate")
     p.add_argument("--anneal", type=fraction, default=d["anneal"],
@@ -118,6 +121,8 @@ def parse_args(model, argv=None):
     without matplotlib."""
     parser = build_parser(model)
     args = parser.parse_args(argv)
+    if args.hidden is None and args.csv is None:
+        args.hidden = model.DEFAULTS["hidden"]
     if args.points < 2:
         parser.error(f"argument --points: need at least 2 points, got {args.points}")
     if args.csv is None and args.steps + 1 > args.points:
@@ -152,7 +157,8 @@ def matplotlib_installed():
 # ---------------------------------------------------------------------------------------
 # what a run holds in memory, estimated before anything is allocated
 WEIGHT_COPIES = 40   # the weights, their gradients, Adagrad's memory, temporaries, snapshots
-CSV_COPIES = 240     # with --csv, up to two runs' weights checked about 115 times each
+CSV_COPIES = 240     # with --csv, one run's weights checked about 115 times, and a few
+                     # copies (the best, the last, the snapshots) of each of up to four runs
 STEP_ARRAYS = 32     # arrays of one row per time step and H columns, in lossFun and after
 BYTES_PER_ITER = 64  # the loss of every iteration, its copies and its moving average
 BYTES_PER_POINT = 48 # x, cos(x), the noise, the data, and temporaries
@@ -161,7 +167,7 @@ BYTES_PER_POINT = 48 # x, cos(x), the noise, the data, and temporaries
 def memory_needed(model, args):
     """A rough upper estimate of the bytes each option makes the run hold at its peak:
     {option: bytes}."""
-    H = args.hidden
+    H = args.hidden or max(CSV_HIDDEN_SIZES)
     copies = WEIGHT_COPIES + (CSV_COPIES if args.csv else 0)
     need = {"--hidden": 8 * copies * model.param_count(H),
             "--steps": 8 * STEP_ARRAYS * (args.steps + 1) * H,
@@ -252,8 +258,9 @@ class Run:
         self.t_start = time.perf_counter()
         self.stop = StopOnCtrlC().__enter__()
         a = self.args
+        hidden = a.hidden or " or ".join(map(str, CSV_HIDDEN_SIZES))
         self.say(f"{self.model.NAME}: {a.iters:,} iterations of {a.steps} steps, hidden "
-                 f"size {a.hidden}, learning rate {a.lr:g} (annealed over the last "
+                 f"size {hidden}, learning rate {a.lr:g} (annealed over the last "
                  f"{a.anneal:.0%}), hprev {a.hprev}, on {self.about}",
                  flush=True)
         self.progress = Progress(a.iters, quiet=a.quiet)
@@ -287,11 +294,13 @@ class Run:
             return False
         return True
 
-    def save(self, params, losses, results, settings, snapshots, loss_note, iterations=None):
+    def save(self, params, losses, results, settings, snapshots, loss_note, iterations=None,
+             more_metrics=None):
         """Write <NAME>.npz (the weights, the loss of every iteration, the results, the
         settings and the snapshots {iteration: weights}, as snap_iters (K,) and
         snap_<name> (K, *shape)) and metrics.json (the numbers); returns the npz's path.
-        iterations: how many were trained in all (by default len(losses)), for the speed."""
+        iterations: how many were trained in all (by default len(losses)), for the speed;
+        more_metrics: more entries for metrics.json only."""
         a, done = self.args, len(losses)
         if done == 0:
             raise NothingTrained
@@ -305,9 +314,9 @@ class Run:
         self.progress.finish()
         self.t_train = sum(p.elapsed for p in self.progresses if p.elapsed)
         self.recent = float(np.mean(losses[-1000:]))
-        settings = dict(model=self.model.NAME, iters=a.iters, iters_done=done,
-                        steps=a.steps, hidden=a.hidden, lr=a.lr, anneal=a.anneal,
-                        seed=a.seed, hprev=a.hprev, **settings)
+        settings = {**dict(model=self.model.NAME, iters=a.iters, iters_done=done,
+                           steps=a.steps, hidden=a.hidden, lr=a.lr, anneal=a.anneal,
+                           seed=a.seed, hprev=a.hprev), **settings}
         npz = os.path.join(a.out, f"{self.model.NAME}.npz")
         iters = sorted(snapshots)
         snaps = {f"snap_{k}": np.array([snapshots[n][k] for n in iters]) for k in params}
@@ -317,7 +326,8 @@ class Run:
                        **{k: v for k, v in results.items() if np.ndim(v) == 0},
                        train_seconds=round(self.t_train, 3),
                        iters_per_second=round(self.done / self.t_train, 1),
-                       interrupted=self.interrupted, settings=settings)
+                       interrupted=self.interrupted, settings=settings,
+                       **(more_metrics or {}))
         path = os.path.join(a.out, "metrics.json")
         save_json(path, metrics)
         self.written += [npz, path]

@@ -147,48 +147,56 @@ def main(model, args, method):
     try:
         y, x, x_label, column = read_csv_column(args.csv, args.column)
         n_fit, n_train = split(y, x, args)
-        candidates = [args.diff] if args.diff is not None else [False, True]
-        prepared = {d: representation(y, n_fit, d) for d in candidates}
+        ways = [args.diff] if args.diff is not None else [False, True]
+        prepared = {d: representation(y, n_fit, d) for d in ways}
         for d, (z, mean, std) in prepared.items():
             check(y, n_fit, z, mean, std, d, column, args.csv)
     except ValueError as e:
         return plumbing.fail(prog, str(e), 2)
+    sizes = [args.hidden] if args.hidden else list(plumbing.CSV_HIDDEN_SIZES)
+    candidates = [(d, H) for d in ways for H in sizes]     # each one trained, then compared
     n = len(y)
     data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
     every = max(1, args.iters // CHECKS)
-    keep = set(range(0, args.iters + 1, every)) | set(method.snapshot_iterations(args.iters))
+    snapshots = set(method.snapshot_iterations(args.iters))
+    keep = set(range(0, args.iters + 1, every)) | snapshots
     val_rows = np.arange(n_fit, n_train)
     about = (f"column {column!r} of {args.csv}: {n_fit} rows to fit, {n_train - n_fit} to "
              f"validate, {n - n_train} held out; "
-             + ("levels and differences" if len(candidates) == 2 else
-                ("differences" if candidates[0] else "levels")))
+             + ("levels and differences" if len(ways) == 2 else
+                ("differences" if ways[0] else "levels")))
 
     with plumbing.Run(model, args, about) as run:
-        tried = {}
-        for d in candidates:
+        tried = []
+        for d, H in candidates:
             if len(candidates) > 1:
-                run.next_progress(f"on the {'differences' if d else 'levels'}:")
+                run.next_progress(f"on the {'differences' if d else 'levels'}, "
+                                  f"{H} hidden units:")
             z, mean, std = prepared[d]
             fit = z[:n_fit - 1] if d else z[:n_fit]
             data = SeriesData(fit, x[1:n_fit] if d else x[:n_fit], seed=data_seed)
-            params = model.init_params(args.hidden, np.random.default_rng(init_seed))
+            params = model.init_params(H, np.random.default_rng(init_seed))
             losses, kept = method.train(
                 model.lossFun, params, data, args.iters, args.steps, args.lr,
-                model.init_state(args.hidden), args.hprev, args.anneal, keep=keep,
+                model.init_state(H), args.hprev, args.anneal, keep=keep,
                 progress=run.progress, stop=run.stop)
             # the weights of every check, on the validation rows; the best are kept
             checks = sorted(k for k in kept if k % every == 0 or k == len(losses))
             val = np.array([rmse(one_step(model, kept[k], y, z, mean, std, d)[val_rows],
                                  y[val_rows]) for k in checks])
             found = np.any(np.isfinite(val))
-            tried[d] = dict(losses=losses, kept=kept, checks=checks, val=val,
-                            best=checks[int(np.nanargmin(val))] if found else checks[-1],
-                            val_rmse=float(np.nanmin(val)) if found else float("nan"))
+            best = checks[int(np.nanargmin(val))] if found else checks[-1]
+            kept = {k: w for k, w in kept.items()                 # only what may be saved
+                    if k in snapshots or k in (best, len(losses))}
+            tried.append(dict(diff=d, hidden=H, losses=losses, kept=kept, checks=checks,
+                              val=val, best=best,
+                              val_rmse=float(np.nanmin(val)) if found else float("nan")))
             if run.stop.requested:
                 break
-        d = min(tried, key=lambda k: (tried[k]["val_rmse"], k))  # the better on validation
-        t = tried[d]
-        params = t["kept"][t["best"]]
+        # the candidate with the best one-step RMSE on the validation rows
+        t = min(tried, key=lambda c: (np.nan_to_num(c["val_rmse"], nan=np.inf),
+                                      c["diff"], c["hidden"]))
+        d, params = t["diff"], t["kept"][t["best"]]
         z, mean, std = prepared[d]
         results = evaluate(model, params, y, x, n_train, z, mean, std, d)
         # for comparison only (nothing is chosen on it): the weights of the last iteration
@@ -199,21 +207,26 @@ def main(model, args, method):
         results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
                        val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
                        val_curve=t["val"],
-                       **{f"val_rmse_{'differences' if k else 'levels'}": tried[k]["val_rmse"]
-                          for k in tried})
-        settings = dict(csv=os.path.abspath(args.csv), column=column, mean=mean, std=std,
-                        n_fit=n_fit, n_train=n_train,
+                       candidate_diff=np.array([c["diff"] for c in tried]),
+                       candidate_hidden=np.array([c["hidden"] for c in tried]),
+                       candidate_val_rmse=np.array([c["val_rmse"] for c in tried]),
+                       candidate_best_iteration=np.array([c["best"] for c in tried]))
+        settings = dict(hidden=t["hidden"], csv=os.path.abspath(args.csv), column=column,
+                        mean=mean, std=std, n_fit=n_fit, n_train=n_train,
                         train_until=np.nan if args.train_until is None else args.train_until,
                         noise=float("nan"), resolution=float(x[1] - x[0]))
-        snapshots = {k: v for k, v in t["kept"].items()
-                     if k in method.snapshot_iterations(args.iters) or k == t["best"]}
-        npz = run.save(params, t["losses"], results, settings, snapshots,
+        saved = {k: w for k, w in t["kept"].items() if k in snapshots or k == t["best"]}
+        npz = run.save(params, t["losses"], results, settings, saved,
                        loss_note="normalised units",
-                       iterations=sum(len(v["losses"]) for v in tried.values()))
+                       iterations=sum(len(c["losses"]) for c in tried),
+                       more_metrics=dict(candidates=[
+                           dict(diff=c["diff"], hidden=c["hidden"], val_rmse=c["val_rmse"],
+                                best_iteration=c["best"]) for c in tried]))
         if not args.no_plot:
             import plot_results                              # matplotlib, only to draw
             run.wrote(plot_results.plot_file(npz, args.out))
-        run.report(summary(results, n - n_train, len(tried)))
+        run.report(summary(results, t["hidden"], n - n_train,
+                           chosen=(len(ways) > 1, len(sizes) > 1)))
     return run.status
 
 
@@ -264,15 +277,19 @@ def evaluate(model, params, y, x, n_train, z, mean, std, diff):
                 forecast=fc, forecast_rmse=rmse(fc, targets))
 
 
-def summary(r, n_held_out, n_tried):
-    """The line the run ends with: the network against both baselines, in words too."""
+def summary(r, hidden, n_held_out, chosen):
+    """The line the run ends with: the network against both baselines, in words too.
+    chosen: (whether levels or differences, whether the hidden size) was chosen on the
+    validation rows."""
     net, ar, same = r["test_rmse"], r["ar_rmse"], r["baseline_rmse"]
-    what = "differences" if r["diff"] else "levels"
-    chosen = (f"{what}, chosen on the validation rows" if n_tried == 2 else what)
+    on_validation = " (chosen on the validation rows)"
+    what = ("differences" if r["diff"] else "levels") + on_validation * (chosen == (1, 0))
+    size = (f"{hidden} hidden units" + on_validation * (chosen == (0, 1))
+            + ", both chosen on the validation rows" * (chosen == (1, 1)))
     line = (f"held-out one-step RMSE over {n_held_out} rows: network {net:.4g}, "
             f"AR({r['ar_order']}) {ar:.4g}, 'same as last value' {same:.4g}  "
-            f"(network on {chosen}, weights of iteration {r['best_iteration']:,}; "
-            f"forecast RMSE {r['forecast_rmse']:.4g})")
+            f"(network on {what} with {size}; weights of iteration "
+            f"{r['best_iteration']:,}; forecast RMSE {r['forecast_rmse']:.4g})")
     if net > ar:
         line += (f"\nthe linear AR({r['ar_order']}) model beats the network here: its "
                  f"one-step RMSE is {100 * (1 - ar / net):.0f}% lower")

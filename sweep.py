@@ -119,6 +119,15 @@ def settings_of(model, argv):
         raise ValueError(f"{model.NAME}.py would refuse {' '.join(argv)}: {message}")
 
 
+def choice(metrics, row):
+    """What a --csv run chose on its validation rows: 'levels' or 'differences', and the
+    hidden size when the run was not given one ('differences, 16 units'); '' otherwise."""
+    if "diff" not in metrics:
+        return ""
+    what = "differences" if metrics["diff"] else "levels"
+    return what + (f", {metrics['settings']['hidden']} units" if row["hidden"] == "" else "")
+
+
 def text(value):
     """An option's value as runs.csv holds it."""
     if value is None:
@@ -259,8 +268,7 @@ class Sweep:
                            same_rmse=text(m["baseline_rmse"] if "baseline_rmse" in m
                                           else m["baseline_mse"] ** 0.5),
                            ar_rmse=text(m.get("ar_rmse")),
-                           choice="" if "diff" not in m else
-                           ("differences" if m["diff"] else "levels"),
+                           choice=choice(m, job["row"]),
                            best_iteration=text(m.get("best_iteration")))
             elif status == 1 and "loss" in stderr:      # the run diverged
                 row.update(status="diverged")

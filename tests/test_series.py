@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import plumbing
 import rnn_cos
 import series
 from conftest import ROOT
@@ -151,26 +152,28 @@ def test_the_split_in_time():
 
 # ---------------------------------------------------------------------------------------
 # runs
-def run_main(out, *args):
-    status = rnn_cos.main(rnn_cos, ["--hidden", "6", "--no-plot", "--quiet", "--out",
-                                    str(out), *args])
+def run_main(out, *args, hidden="6"):
+    size = ["--hidden", hidden] if hidden else []          # None: the sizes are chosen
+    status = rnn_cos.main(rnn_cos, [*size, "--no-plot", "--quiet", "--out", str(out), *args])
     assert status == 0
     with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
         r = {k: f[k] for k in f.files}
     return r, json.loads((out / "metrics.json").read_text())
 
 
-def test_choices_never_look_at_the_held_out_rows(tmp_path, capsys):
+@pytest.mark.parametrize("hidden", ["6", None])
+def test_choices_never_look_at_the_held_out_rows(tmp_path, capsys, hidden):
     y, x, _, _ = read_csv_column(SUNSPOTS)
     changed = y.copy()
     changed[247:] = changed[247:] * 3 + 50                # only the held-out rows differ
     a = write(tmp_path, "a.csv", y, x)
     b = write(tmp_path, "b.csv", changed, x)
-    ra, ma = run_main(tmp_path / "a", "--csv", a, "--iters", "800")
-    rb, mb = run_main(tmp_path / "b", "--csv", b, "--iters", "800")
-    for key in ("diff", "best_iteration", "val_rmse_levels", "val_rmse_differences",
-                "val_rmse"):
+    ra, ma = run_main(tmp_path / "a", "--csv", a, "--iters", "800", hidden=hidden)
+    rb, mb = run_main(tmp_path / "b", "--csv", b, "--iters", "800", hidden=hidden)
+    assert len(ma["candidates"]) == (2 if hidden else 4)
+    for key in ("diff", "best_iteration", "val_rmse", "candidates"):
         assert ma[key] == mb[key], key
+    assert ma["settings"]["hidden"] == mb["settings"]["hidden"]
     for k in rnn_cos.PARAM_NAMES:
         np.testing.assert_array_equal(ra[k], rb[k])
     assert ma["test_rmse"] != mb["test_rmse"]             # the test itself did change
@@ -193,6 +196,27 @@ def test_kept_weights_are_those_of_a_run_stopped_at_the_reported_iteration(tmp_p
     assert float(r["mean"]) == mean and float(r["std"]) == std
 
 
+def test_hidden_size_and_representation_chosen_on_the_validation_rows(tmp_path, capsys):
+    # without --hidden, --diff or --no-diff, four networks are trained and compared
+    short = os.path.join(ROOT, "datasets", "sunspots_1909_2008.csv")
+    r, m = run_main(tmp_path / "all", "--csv", short, "--iters", "600", "--seed", "1",
+                    hidden=None)
+    tried = m["candidates"]
+    assert sorted((c["diff"], c["hidden"]) for c in tried) == sorted(
+        (d, H) for d in (False, True) for H in plumbing.CSV_HIDDEN_SIZES)
+    best = min(tried, key=lambda c: c["val_rmse"])
+    assert (m["diff"], m["settings"]["hidden"], m["best_iteration"], m["val_rmse"]) == (
+        best["diff"], best["hidden"], best["best_iteration"], best["val_rmse"])
+    assert r["Whh"].shape == (best["hidden"], best["hidden"])
+    # the same network when asked for alone
+    alone, ma = run_main(tmp_path / "alone", "--csv", short, "--iters", "600", "--seed", "1",
+                         "--diff" if best["diff"] else "--no-diff", hidden=str(best["hidden"]))
+    for k in rnn_cos.PARAM_NAMES:
+        np.testing.assert_array_equal(r[k], alone[k])
+    assert (ma["val_rmse"], ma["best_iteration"], ma["test_rmse"]) == (
+        m["val_rmse"], m["best_iteration"], m["test_rmse"])
+
+
 def test_results_and_baselines_in_the_original_units(tmp_path, capsys):
     r, m = run_main(tmp_path / "r", "--csv", SUNSPOTS, "--iters", "500", "--no-diff")
     y, x, _, _ = read_csv_column(SUNSPOTS)
@@ -203,19 +227,24 @@ def test_results_and_baselines_in_the_original_units(tmp_path, capsys):
     assert m["ar_order"] == p
     assert m["ar_rmse"] == pytest.approx(
         np.sqrt(np.mean((series.ar_one_step(coef, y, np.arange(247, 309)) - held) ** 2)))
-    assert m["diff"] is False and "val_rmse_differences" not in m
+    assert m["diff"] is False and [c["diff"] for c in m["candidates"]] == [False]
     assert m["test_rmse"] == pytest.approx(np.sqrt(np.mean((r["test_predictions"] - held) ** 2)))
 
 
 def test_summary_says_when_the_linear_model_wins():
     r = dict(test_rmse=20.0, ar_rmse=18.0, baseline_rmse=30.0, ar_order=9, diff=True,
              best_iteration=5000, forecast_rmse=40.0)
-    text = series.summary(r, 62, 2)
+    text = series.summary(r, 16, 62, chosen=(True, True))
     assert "network 20, AR(9) 18, 'same as last value' 30" in text
     assert "AR(9) model beats the network" in text and "10% lower" in text
-    assert "differences, chosen on the validation rows" in text
+    assert "differences with 16 hidden units, both chosen on the validation rows" in text
+    assert ("on differences (chosen on the validation rows) with 16 hidden units;"
+            in series.summary(r, 16, 62, chosen=(True, False)))
+    assert ("on differences with 16 hidden units (chosen on the validation rows);"
+            in series.summary(r, 16, 62, chosen=(False, True)))
     r["ar_rmse"] = 21.0
-    assert "beats" not in series.summary(r, 62, 1)
+    text = series.summary(r, 8, 62, chosen=(False, False))
+    assert "beats" not in text and "chosen" not in text and "with 8 hidden units;" in text
 
 
 @pytest.mark.parametrize("args, words", [

@@ -131,6 +131,28 @@ def test_a_row_is_what_the_cell_script_gives(tmp_path):
         assert row[column] == sweep.text(m[key]), column
 
 
+def test_a_csv_row_records_what_was_chosen_on_the_validation_rows(tmp_path):
+    short = os.path.join(ROOT, "datasets", "sunspots_1909_2008.csv")
+    p = run("--iters", "60", "--vary", f"csv={short}", "--vary", "diff=true",
+            "--seeds", "0", "--out", str(tmp_path / "s"))
+    assert p.returncode == 0, p.stderr
+    (row,) = rows(tmp_path / "s")
+    direct = subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), "--csv",
+                             short, "--diff", "--iters", "60", "--no-plot", "--quiet",
+                             "--out", str(tmp_path / "d")], capture_output=True, text=True)
+    assert direct.returncode == 0, direct.stderr
+    m = json.loads((tmp_path / "d" / "metrics.json").read_text())
+    assert row["hidden"] == "" and row["diff"] == "True"       # the size was not given
+    assert row["choice"] == f"differences, {m['settings']['hidden']} units"
+    assert m["settings"]["hidden"] in (16, 32) and len(m["candidates"]) == 2
+    for column, key in (("test_mse", "test_mse"), ("ar_rmse", "ar_rmse"),
+                        ("same_rmse", "baseline_rmse"), ("best_iteration", "best_iteration")):
+        assert row[column] == sweep.text(m[key]), column
+    # given a size, only the representation is a choice
+    assert sweep.choice(m, dict(row, hidden="16")) == "differences"
+    assert sweep.choice({"test_mse": 1.0}, row) == ""        # a cosine run chooses nothing
+
+
 def test_a_diverging_run_is_recorded_as_such(tmp_path):
     p = run(*TINY, "--vary", "lr=1e300", "--seeds", "0", "--out", str(tmp_path / "s"))
     assert p.returncode == 0, p.stderr
