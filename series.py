@@ -7,12 +7,13 @@ The rows are split in time, never shuffled:
     held out    the last 20% of the rows (or those after --train-until): the test
 The network trains on the series' levels or on its changes from one row to the next
 (its first differences, --diff), each normalised with the fit rows' mean and standard
-deviation. Without --diff or --no-diff it trains on both and keeps the one whose
-one-step predictions are better on the validation rows; during training it evaluates
-its weights every so often on the validation rows and keeps the best. Only then is it
-tested on the held-out rows, in the original units, next to two baselines: "same as
-last value" (persistence) and a linear autoregressive model AR(p) fitted by least
-squares on the training part, its order p chosen by AIC.
+deviation. Without --diff or --no-diff it trains on both, and without --hidden it
+trains networks of 16 and of 32 hidden units; of these candidates it keeps the one
+whose one-step predictions are best on the validation rows. During training each one
+evaluates its weights every so often on the validation rows and keeps the best. Only
+then is the network tested on the held-out rows, in the original units, next to two
+baselines: "same as last value" (persistence) and a linear autoregressive model AR(p)
+fitted by least squares on the training part, its order p chosen by AIC.
 """
 import os
 

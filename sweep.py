@@ -13,9 +13,11 @@ Writes to --out:
   runs.csv     one row per finished run, appended as each one ends: the cell, every
                option of the cell scripts (the varied ones among them), seed, iters,
                status, train_loss, test_mse, forecast_rmse, learned_period, true_period,
-               seconds. Run again, the same command redoes nothing, and a wider grid
-               runs only the runs that are missing; an interrupted sweep keeps every
-               finished row.
+               and for --csv runs same_rmse, ar_rmse, choice (what the validation rows
+               chose: levels or differences, and the hidden size unless it was given)
+               and best_iteration; seconds. Run again, the same command redoes
+               nothing, and a wider grid runs only the runs that are missing; an
+               interrupted sweep keeps every finished row.
   summary.md   per configuration, the median, best and worst over the seeds
   sweep.png    each measure against the varied option, a dot per seed, medians marked
 """
