@@ -290,7 +290,8 @@ def summary(r, hidden, n_held_out, chosen):
     line = (f"held-out one-step RMSE over {n_held_out} rows: network {net:.4g}, "
             f"AR({r['ar_order']}) {ar:.4g}, 'same as last value' {same:.4g}  "
             f"(network on {what} with {size}; weights of iteration "
-            f"{r['best_iteration']:,}; forecast RMSE {r['forecast_rmse']:.4g})")
+            f"{r['best_iteration']:,}, validation RMSE {r['val_rmse']:.4g}; forecast RMSE "
+            f"{r['forecast_rmse']:.4g})")
     if net > ar:
         line += (f"\nthe linear AR({r['ar_order']}) model beats the network here: its "
                  f"one-step RMSE is {100 * (1 - ar / net):.0f}% lower")

@@ -233,11 +233,12 @@ def test_results_and_baselines_in_the_original_units(tmp_path, capsys):
 
 def test_summary_says_when_the_linear_model_wins():
     r = dict(test_rmse=20.0, ar_rmse=18.0, baseline_rmse=30.0, ar_order=9, diff=True,
-             best_iteration=5000, forecast_rmse=40.0)
+             best_iteration=5000, val_rmse=12.5, forecast_rmse=40.0)
     text = series.summary(r, 16, 62, chosen=(True, True))
     assert "network 20, AR(9) 18, 'same as last value' 30" in text
     assert "AR(9) model beats the network" in text and "10% lower" in text
     assert "differences with 16 hidden units, both chosen on the validation rows" in text
+    assert "weights of iteration 5,000, validation RMSE 12.5; forecast RMSE 40)" in text
     assert ("on differences (chosen on the validation rows) with 16 hidden units;"
             in series.summary(r, 16, 62, chosen=(True, False)))
     assert ("on differences with 16 hidden units (chosen on the validation rows);"
