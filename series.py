@@ -35,11 +35,14 @@ def split(y, x, args):
     [n_train, n) are held out. ValueError, naming what is missing, for a series too
     short for --steps and the split."""
     n = len(y)
-    need_fit = args.steps + 1 + (args.diff is True)      # differences: one value fewer
-    enough = lambda n_train, n: (int(round(n_train * (1 - VALIDATION))) >= need_fit  # noqa: E731
-                                 and n_train - int(round(n_train * (1 - VALIDATION))) >= 2
-                                 and n - n_train >= 2)
-    with_steps = f"with --steps {args.steps}{' and --diff' if args.diff else ''}"
+    fit_rows = lambda n_train: int(round(n_train * (1 - VALIDATION)))  # noqa: E731
+    # a window is steps + 1 values; the differences (tried unless --no-diff) are one fewer
+    need_fit = args.steps + 1 + (args.diff is not False)
+    enough = lambda n_train, n: (fit_rows(n_train) >= need_fit  # noqa: E731
+                                 and n_train - fit_rows(n_train) >= 2 and n - n_train >= 2)
+    with_steps = f"with --steps {args.steps}" + {
+        True: " and --diff", False: "",
+        None: " and the differences (one value fewer; --no-diff leaves them out)"}[args.diff]
     if args.train_until is None:
         n_train = int(round(n * (1 - HELD_OUT)))
         if not enough(n_train, n):
@@ -61,7 +64,7 @@ def split(y, x, args):
                              f"{with_steps} at least {k} are needed to train on (windows "
                              f"of steps + 1 values from the first 80% of them) and 2 held "
                              f"out")
-    return int(round(n_train * (1 - VALIDATION))), n_train
+    return fit_rows(n_train), n_train
 
 
 def representation(y, n_fit, diff):
@@ -194,6 +197,8 @@ def main(model, args, method):
                               val_rmse=float(np.nanmin(val)) if found else float("nan")))
             if run.stop.requested:
                 break
+        table = [dict(diff=c["diff"], hidden=c["hidden"], val_rmse=c["val_rmse"],
+                      best_iteration=c["best"]) for c in tried]
         # the candidate with the best one-step RMSE on the validation rows
         t = min(tried, key=lambda c: (np.nan_to_num(c["val_rmse"], nan=np.inf),
                                       c["diff"], c["hidden"]))
@@ -208,10 +213,7 @@ def main(model, args, method):
         results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
                        val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
                        val_curve=t["val"],
-                       candidate_diff=np.array([c["diff"] for c in tried]),
-                       candidate_hidden=np.array([c["hidden"] for c in tried]),
-                       candidate_val_rmse=np.array([c["val_rmse"] for c in tried]),
-                       candidate_best_iteration=np.array([c["best"] for c in tried]))
+                       **{f"candidate_{k}": np.array([c[k] for c in table]) for k in table[0]})
         settings = dict(hidden=t["hidden"], csv=os.path.abspath(args.csv), column=column,
                         mean=mean, std=std, n_fit=n_fit, n_train=n_train,
                         train_until=np.nan if args.train_until is None else args.train_until,
@@ -220,9 +222,7 @@ def main(model, args, method):
         npz = run.save(params, t["losses"], results, settings, saved,
                        loss_note="normalised units",
                        iterations=sum(len(c["losses"]) for c in tried),
-                       more_metrics=dict(candidates=[
-                           dict(diff=c["diff"], hidden=c["hidden"], val_rmse=c["val_rmse"],
-                                best_iteration=c["best"]) for c in tried]))
+                       more_metrics=dict(candidates=table))
         if not args.no_plot:
             import plot_results                              # matplotlib, only to draw
             run.wrote(plot_results.plot_file(npz, args.out))
@@ -283,13 +283,14 @@ def summary(r, hidden, n_held_out, chosen):
     chosen: (whether levels or differences, whether the hidden size) was chosen on the
     validation rows."""
     net, ar, same = r["test_rmse"], r["ar_rmse"], r["baseline_rmse"]
-    on_validation = " (chosen on the validation rows)"
-    what = ("differences" if r["diff"] else "levels") + on_validation * (chosen == (1, 0))
-    size = (f"{hidden} hidden units" + on_validation * (chosen == (0, 1))
-            + ", both chosen on the validation rows" * (chosen == (1, 1)))
+    what, size = ("differences" if r["diff"] else "levels"), f"{hidden} hidden units"
+    network = {(True, True): f"{what} with {size}, both chosen on the validation rows",
+               (True, False): f"{what} (chosen on the validation rows) with {size}",
+               (False, True): f"{what} with {size} (chosen on the validation rows)",
+               (False, False): f"{what} with {size}"}[tuple(map(bool, chosen))]
     line = (f"held-out one-step RMSE over {n_held_out} rows: network {net:.4g}, "
             f"AR({r['ar_order']}) {ar:.4g}, 'same as last value' {same:.4g}  "
-            f"(network on {what} with {size}; weights of iteration "
+            f"(network on {network}; weights of iteration "
             f"{r['best_iteration']:,}, validation RMSE {r['val_rmse']:.4g}; forecast RMSE "
             f"{r['forecast_rmse']:.4g})")
     if net > ar:

@@ -135,9 +135,13 @@ def test_the_split_in_time():
     assert series.split(y, x, args) == (177, 221)        # rows 1700..1920 train
     args.train_until = 1920.5
     assert series.split(y, x, args) == (177, 221)
-    args.train_until = 1699
+    args.train_until = 1699          # 27 rows: 22 to fit (21 differences), 5 to validate
+    with pytest.raises(ValueError, match="leaves 0 rows .* at least 27 are needed"):
+        series.split(y, x, args)
+    args.diff = False                # 26 rows: 21 to fit, a window of 21 levels
     with pytest.raises(ValueError, match="leaves 0 rows .* at least 26 are needed"):
         series.split(y, x, args)
+    args.diff = None
     args.train_until = 2008
     with pytest.raises(ValueError, match="no rows .* held out"):
         series.split(y, x, args)
@@ -250,7 +254,9 @@ def test_summary_says_when_the_linear_model_wins():
 
 @pytest.mark.parametrize("args, words", [
     (["--diff"], "needs at least 34"),
-    (["--train-until", "5"], "at least 26 are needed to train on"),
+    ([], "and the differences (one value fewer; --no-diff leaves them out) it needs at "
+         "least 34"),
+    (["--train-until", "5"], "at least 27 are needed to train on"),
     (["--train-until", "1000"], "no rows"),
     (["--train-until", "nan"], "--train-until"),
     (["--train-until", "inf"], "--train-until"),
