@@ -24,9 +24,10 @@ import sweep
 
 MODELS = (rnn_cos, lstm_cos, gru_cos)
 LABELS = {rnn_cos: "RNN", lstm_cos: "LSTM", gru_cos: "GRU"}
-COLORS = {rnn_cos: "tab:blue", lstm_cos: "tab:green", gru_cos: "tab:purple"}
+COLORS = {rnn_cos: "tab:blue", lstm_cos: "tab:green", gru_cos: "tab:purple", "AR": "0.3"}
 BACK = 100           # vanishing.png: gradients up to this many steps back
-MEASURES = ("test_mse", "baseline_mse", "forecast_rmse", "learned_period", "true_period")
+MEASURES = ("test_mse", "baseline_mse", "forecast_rmse", "learned_period", "true_period",
+            "ar_mse", "ar_forecast_rmse", "ar_order")
 
 
 def parse_args(argv=None):
@@ -146,6 +147,11 @@ def table(summary):
                      f"{spread(c['learned_period'], '.3f'):>26} {c['parameters']:>6,} "
                      f"{np.median(c['gradient_ratio_trained']['20']):>16.1e}")
     c0 = next(iter(summary["cells"].values()))
+    orders = sorted({int(p) for p in c0["ar_order"]})
+    lines.append(f"{'AR(p)':<5} {'':>6} {spread(c0['ar_mse'], '.2e'):>29} "
+                 f"{spread(c0['ar_forecast_rmse'], '.3f'):>23}   the linear model, fitted by "
+                 f"least squares on each seed's training data, p = "
+                 f"{', '.join(map(str, orders))} by AIC")
     lines.append(f"true period {c0['true_period'][0]:.3f} steps; 'same as last value' "
                  f"one-step MSE {c0['baseline_mse'][0]:.2e}")
     return "\n".join(lines)
@@ -175,13 +181,16 @@ def plot_compare(args, runs, summary, path):
     loss_ax.set_title(f"Training loss: median over {len(args.seeds)} seeds, band from best "
                       f"to worst seed")
     loss_ax.legend()
-    for ax, key, what in ((mse_ax, "test_mse", "one-step test MSE, clean cosine"),
-                          (fc_ax, "forecast_rmse", "forecast RMSE over 3 periods")):
-        for i, model in enumerate(MODELS):
-            v = np.array(summary["cells"][LABELS[model]][key])
-            ax.plot(np.full(len(v), i), v, "o", color=COLORS[model], alpha=0.6, ms=5)
-            ax.plot([i - 0.25, i + 0.25], [np.median(v)] * 2, color=COLORS[model], lw=3)
-        ax.set_xticks(range(len(MODELS)), [LABELS[m] for m in MODELS])
+    for ax, key, ar_key, what in (
+            (mse_ax, "test_mse", "ar_mse", "one-step test MSE, clean cosine"),
+            (fc_ax, "forecast_rmse", "ar_forecast_rmse", "forecast RMSE over 3 periods")):
+        ar = summary["cells"]["RNN"][ar_key]                # the same for every cell
+        for i, (v, color) in enumerate(
+                [(summary["cells"][LABELS[m]][key], COLORS[m]) for m in MODELS]
+                + [(ar, COLORS["AR"])]):
+            ax.plot(np.full(len(v), i), v, "o", color=color, alpha=0.6, ms=5)
+            ax.plot([i - 0.25, i + 0.25], [np.median(v)] * 2, color=color, lw=3)
+        ax.set_xticks(range(len(MODELS) + 1), [LABELS[m] for m in MODELS] + ["linear\nAR(p)"])
         ax.set_yscale("log")
         ax.set_ylabel(what)
         ax.set_title(f"{what.split(',')[0]}: a dot per seed", fontsize="medium")

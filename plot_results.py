@@ -152,33 +152,43 @@ def log_smooth(values):
 def plot_predictions(r, path):
     x, targets, pred = r["test_x"][1:], r["test_targets"], r["test_predictions"]
     warmup = int(r["warmup"])
+    ar = "ar_predictions" in r                    # the linear model beside the network
+    ar_name = f"linear AR({int(r['ar_order'])})" if ar else ""
     fig = Figure(figsize=(8, 5.5))
-    fig.subplots_adjust(**dict(MARGINS, bottom=0.09, top=0.94, hspace=0.06))
+    fig.subplots_adjust(**dict(MARGINS, bottom=0.09, top=0.92, hspace=0.06))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
     top.plot(x, targets, color=COLORS["truth"], lw=3, alpha=0.5,
              label=f"true next value of {r['series']}")
     top.plot(x, pred, color=COLORS["prediction"], lw=1.5, marker=dots(pred), ms=4,
-             label="one-step prediction")
+             label="network, one step ahead")
+    if ar:
+        top.plot(x, r["ar_predictions"], color=COLORS["ar"], lw=1, ls=":", label=ar_name)
     if "baseline_rmse" in r:                      # a CSV series: held-out rows
         top.plot(x, r["test_inputs"], color=COLORS["baseline"], lw=1, ls="--",
                  label="same as last value")
-        top.plot(x, r["ar_predictions"], color=COLORS["ar"], lw=1, ls=":",
-                 label=f"AR({int(r['ar_order'])})")
         top.set_title(f"{model_label(r)}, one-step on the {len(x)} held-out rows: RMSE "
-                      f"{float(r['test_rmse']):.3g}; AR({int(r['ar_order'])}) "
+                      f"{float(r['test_rmse']):.3g};\n{ar_name} "
                       f"{float(r['ar_rmse']):.3g}; same as last value "
                       f"{float(r['baseline_rmse']):.3g}", fontsize="medium")
     else:
-        top.set_title(f"{model_label(r)}, one-step on a clean cosine: MSE "
-                      f"{float(r['test_mse']):.1e} after {warmup} steps ('same as last "
-                      f"value': {float(r['baseline_mse']):.1e})", fontsize="medium")
+        winner = (f"the linear model wins" if ar and float(r["ar_mse"]) < float(r["test_mse"])
+                  else "")
+        top.set_title(f"{model_label(r)}, one-step on a clean cosine, MSE after {warmup} "
+                      f"steps: network {float(r['test_mse']):.1e}"
+                      + (f", {ar_name} {float(r['ar_mse']):.1e}" if ar else "")
+                      + (f";\n{winner}" if winner else "")
+                      + f" ('same as last value': {float(r['baseline_mse']):.1e})",
+                      fontsize="medium")
     top.set_ylabel(str(r["y_label"]))
     headroom(top, 0.45 if "baseline_rmse" in r else 0.3)
-    top.legend(loc="upper center", ncol=2 if "baseline_rmse" in r else 4, fontsize="small")
+    top.legend(loc="upper center", ncol=2 if "baseline_rmse" in r else 3, fontsize="small")
 
     error = pred - targets
     bottom.axhline(0, color="black", lw=0.8)
-    bottom.plot(x, error, color=COLORS["error"], lw=1.2)
+    bottom.plot(x, error, color=COLORS["error"], lw=1.2, label="network")
+    if ar:
+        bottom.plot(x, r["ar_predictions"] - targets, color=COLORS["ar"], lw=1.2,
+                    label=ar_name)
     if warmup:
         bottom.axvspan(x[0], x[min(warmup, len(x)) - 1], color="0.85",
                        label=f"warm-up ({warmup} steps, not in the MSE)")
@@ -188,7 +198,7 @@ def plot_predictions(r, path):
         if early > limit:                         # the warm-up's large errors leave the axes
             bottom.set_ylim(-limit, limit)
             bottom.plot([], [], " ", label=f"warm-up errors reach {early:.2g}, off the axis")
-        bottom.legend(loc="upper right", fontsize="small")
+    bottom.legend(loc="upper right", fontsize="small", ncol=2)
     bottom.set_xlabel(str(r["x_label"]))
     bottom.set_ylabel("prediction − true")
     for ax in (top, bottom):
@@ -211,20 +221,25 @@ def plot_forecast(r, path):
             label="true continuation")
     ax.plot(x[k - 1:], np.r_[seed[-1], fc], color=COLORS["prediction"], lw=1.5,
             marker=dots(fc), ms=4, markevery=range(1, len(fc) + 1),
-            label="forecast, fed its own output")
+            label="network, fed its own output")
+    if "ar_forecast" in r:
+        ax.plot(x[k - 1:], np.r_[seed[-1], r["ar_forecast"]], color=COLORS["ar"], lw=1.2,
+                ls=":", label=f"linear AR({int(r['ar_order'])}), fed its own output")
     ax.axvline(x[k - 1], color="black", ls=":", lw=1)
     ax.set_xlabel(str(r["x_label"]))
     ax.set_ylabel(str(r["y_label"]))
+    ar = (f", AR({int(r['ar_order'])}) {float(r['ar_forecast_rmse']):.3g}"
+          if "ar_forecast_rmse" in r else "")
     if int(r["warmup"]):
-        what = (f"{len(fc)} steps on its own after {k} true values: RMSE "
-                f"{float(r['forecast_rmse']):.3g};\n{period_text(r)}")
+        what = (f"{len(fc)} steps on its own after {k} true values:\nRMSE network "
+                f"{float(r['forecast_rmse']):.3g}{ar}; {period_text(r)}")
     else:
-        what = (f"the {len(fc)} held-out rows on its own: RMSE "
-                f"{float(r['forecast_rmse']):.3g}")
+        what = (f"the {len(fc)} held-out rows on its own:\nRMSE network "
+                f"{float(r['forecast_rmse']):.3g}{ar}")
     ax.set_title(f"{model_label(r)}, forecast: {what}", fontsize="medium")
     clip_note(ax, fc, np.r_[seed[k - shown:], truth])
     headroom(ax)
-    ax.legend(loc="upper center", ncol=3, fontsize="small")
+    ax.legend(loc="upper center", ncol=2, fontsize="small")
     ax.grid(True, alpha=0.3)
     save_figure(fig, path)
 

@@ -21,6 +21,7 @@ import sys
 import numpy as np
 
 import analysis
+import linear
 import plumbing
 from data import FORECAST_PERIODS, WARMUP, CosineData, forecast_cosine, test_cosine
 from plumbing import Diverged
@@ -269,34 +270,59 @@ def hidden_gradients(params, inputs, target):
 
 
 # ---------------------------------------------------------------------------------------
-# evaluation on a clean cosine
-def evaluate(model, params, resolution):
-    """How the trained model does on the clean cosines of data.py, sampled every
-    `resolution`: one-step (teacher-forced) predictions from h = 0, and their mean
-    squared error after the first WARMUP steps; then a forecast: FORECAST_SEED clean
-    values, then FORECAST_PERIODS periods on its own predictions, and its RMSE."""
-    x, inputs, targets = test_cosine(resolution)
+# evaluation on a clean cosine, next to the linear model
+def evaluate(model, params, data):
+    """How the trained model does on the clean cosines of data.py, sampled like the
+    training data (data.resolution): one-step (teacher-forced) predictions from h = 0,
+    and their mean squared error after the first WARMUP steps; then a forecast:
+    FORECAST_SEED clean values, then FORECAST_PERIODS periods on its own predictions,
+    and its RMSE.
+
+    Beside it, on the same steps, the linear model (linear.py): AR(p), p by AIC, fitted
+    by least squares on the same noisy training series data.y_data. A sampled cosine
+    obeys y[t+1] = 2 cos(r) y[t] - y[t-1], so this model is hard to beat here. Its
+    one-step predictions read the p true values before each step (before the test
+    cosine's start, the clean cosine continued backwards), its forecast the same seed."""
+    r = data.resolution
+    x, inputs, targets = test_cosine(r)
     predictions = model.predict(params, inputs)
     mse = float(np.mean((predictions[WARMUP:] - targets[WARMUP:]) ** 2))
     same = float(np.mean((inputs[WARMUP:] - targets[WARMUP:]) ** 2))   # 'same as last value'
 
-    fx, seed, truth = forecast_cosine(resolution)
+    fx, seed, truth = forecast_cosine(r)
     fc = model.forecast(params, seed, len(truth))
     rmse = float(np.sqrt(np.mean((fc - truth) ** 2)))
 
+    p, coef = linear.choose_ar(data.y_data)
+    before = np.cos((np.arange(-p, 0) + 0.5) * r)              # the p values before x[0]
+    y = np.concatenate([before, inputs, targets[-1:]])         # y[p + t] = inputs[t]
+    ar = linear.ar_one_step(coef, y, np.arange(p + 1, len(y)))  # predicts targets[t]
+    ar_fc = linear.ar_forecast(coef, seed, len(truth))
     return dict(test_x=x, test_inputs=inputs, test_targets=targets,
                 test_predictions=predictions, test_mse=mse, baseline_mse=same, warmup=WARMUP,
                 forecast_x=fx, forecast_seed=seed, forecast_true=truth, forecast=fc,
-                forecast_rmse=rmse, x_label="x (radians)", y_label="value", series="cos(x)")
+                forecast_rmse=rmse, ar_order=p, ar_coef=coef, ar_predictions=ar,
+                ar_mse=float(np.mean((ar[WARMUP:] - targets[WARMUP:]) ** 2)),
+                ar_forecast=ar_fc, ar_forecast_rmse=float(np.sqrt(np.mean((ar_fc - truth) ** 2))),
+                x_label="x (radians)", y_label="value", series="cos(x)")
 
 
 def summary(r):
-    """The one line a run ends with."""
+    """The lines a run ends with: the network, the linear model and 'same as last value',
+    one-step and forecast; and, when the linear model wins, that it does and why."""
     period = (f"learned period {r['learned_period']:.3f} steps" if np.isfinite(
         r["learned_period"]) else "on its own it does not oscillate")
-    return (f"one-step test MSE on the clean cosine: {r['test_mse']:.2e} ('same as last "
-            f"value': {r['baseline_mse']:.2e})  forecast RMSE over {FORECAST_PERIODS} "
-            f"periods: {r['forecast_rmse']:.3f}  {period} (true {r['true_period']:.3f})")
+    ar = f"AR({r['ar_order']})"
+    line = (f"one-step test MSE on the clean cosine: network {r['test_mse']:.2e}, linear "
+            f"{ar} {r['ar_mse']:.2e}, 'same as last value' {r['baseline_mse']:.2e}  "
+            f"forecast RMSE over {FORECAST_PERIODS} periods: network "
+            f"{r['forecast_rmse']:.3f}, {ar} {r['ar_forecast_rmse']:.3f}  {period} (true "
+            f"{r['true_period']:.3f})")
+    if r["ar_mse"] < r["test_mse"] or r["ar_forecast_rmse"] < r["forecast_rmse"]:
+        line += (f"\nthe linear {ar} model beats the network on the cosine: a sampled cosine "
+                 f"obeys y[t+1] = 2 cos(r) y[t] - y[t-1], a linear recurrence (README, "
+                 f"'The linear model wins on the cosine')")
+    return line
 
 
 def snapshot_iterations(iters):
@@ -331,7 +357,7 @@ def main(model=None, argv=None):
                                   args.lr, model.init_state(args.hidden), args.hprev,
                                   args.anneal, keep=snapshot_iterations(args.iters),
                                   progress=run.progress, stop=run.stop)
-        results = evaluate(model, params, data.resolution)
+        results = evaluate(model, params, data)
         # what it learned (analysis.py): on its own it oscillates, with what period? what
         # do its hidden units do? and how did its forecast take shape during training?
         results.update(analysis.what_it_learned(model, params, data.resolution),

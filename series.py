@@ -21,11 +21,11 @@ import numpy as np
 
 import plumbing
 from data import SeriesData, read_csv_column
+from linear import ar_forecast, ar_one_step, choose_ar
 
 HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held out
 VALIDATION = 0.2     # the last 20% of the training part is the validation slice
 CHECKS = 100         # the weights are evaluated on the validation slice this many times
-AR_MAX_ORDER = 20    # AR(p) is chosen among p = 1..20 (at most a fifth of the rows)
 
 
 # ---------------------------------------------------------------------------------------
@@ -103,42 +103,6 @@ def forecast(model, params, y, z, mean, std, diff, start, n_future):
 
 def rmse(pred, truth):
     return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(truth)) ** 2)))
-
-
-# ---------------------------------------------------------------------------------------
-# the linear baseline
-def lags(y, p, rows):
-    """The design matrix of AR(p) for the given rows t: [1, y[t-1], ..., y[t-p]]."""
-    rows = np.asarray(rows)
-    return np.column_stack([np.ones(len(rows))] + [y[rows - i] for i in range(1, p + 1)])
-
-
-def fit_ar(y, p, first=None):
-    """Least-squares AR(p) with an intercept, y[t] = c + a_1 y[t-1] + ... + a_p y[t-p],
-    fitted on the rows t = first..len(y)-1 (first = p by default). Returns the
-    coefficients [c, a_1, ..., a_p] and the residual sum of squares."""
-    rows = np.arange(p if first is None else first, len(y))
-    X = lags(y, p, rows)
-    coef, *_ = np.linalg.lstsq(X, y[rows], rcond=None)
-    return coef, float(np.sum((X @ coef - y[rows]) ** 2))
-
-
-def choose_ar(y_train):
-    """The AR(p) a statistician would fit first: p from 1 to AR_MAX_ORDER (at most a
-    fifth of the rows), each fitted on the same rows t >= p_max, with the smallest AIC
-    = m log(RSS / m) + 2 (p + 1); then refitted on every row it can use. Returns
-    (p, coefficients)."""
-    p_max = max(1, min(AR_MAX_ORDER, len(y_train) // 5))
-    m = len(y_train) - p_max
-    aic = [m * np.log(fit_ar(y_train, p, p_max)[1] / m) + 2 * (p + 1)
-           for p in range(1, p_max + 1)]
-    p = int(np.argmin(aic)) + 1
-    return p, fit_ar(y_train, p)[0]
-
-
-def ar_one_step(coef, y, rows):
-    """AR predictions of y[t] for the given rows, from the true values before each."""
-    return lags(y, len(coef) - 1, rows) @ coef
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,13 +233,15 @@ def evaluate(model, params, y, x, n_train, z, mean, std, diff):
     p, coef = choose_ar(y[:n_train])
     ar = ar_one_step(coef, y, rows)
     fc = forecast(model, params, y, z, mean, std, diff, n_train, len(rows))
+    ar_fc = ar_forecast(coef, y[:n_train], len(rows))
     return dict(test_x=x[n_train - 1:], test_inputs=y[rows - 1], test_targets=targets,
                 test_predictions=predictions, test_mse=rmse(predictions, targets) ** 2,
                 test_rmse=rmse(predictions, targets), baseline_rmse=rmse(y[rows - 1], targets),
                 ar_predictions=ar, ar_rmse=rmse(ar, targets), ar_order=p,
                 series_variance=float(np.var(y)),
                 forecast_x=x, forecast_seed=y[:n_train], forecast_true=targets,
-                forecast=fc, forecast_rmse=rmse(fc, targets))
+                forecast=fc, forecast_rmse=rmse(fc, targets), ar_forecast=ar_fc,
+                ar_forecast_rmse=rmse(ar_fc, targets))
 
 
 def summary(r, hidden, n_held_out, chosen):

@@ -13,7 +13,8 @@ Writes to --out:
   runs.csv     one row per finished run, appended as each one ends: the cell, every
                option of the cell scripts (the varied ones among them), seed, iters,
                status, train_loss, test_mse, forecast_rmse, learned_period, true_period,
-               and for --csv runs same_rmse, ar_rmse, choice (what the validation rows
+               for cosine runs the linear model's ar_mse and ar_forecast_rmse, and for
+               --csv runs same_rmse, ar_rmse, choice (what the validation rows
                chose: levels or differences, and the hidden size unless it was given)
                and best_iteration; seconds. Run again, the same command redoes
                nothing, and a wider grid runs only the runs that are missing; an
@@ -49,8 +50,9 @@ NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet"}   # set by the
 OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not in NOT_VARIED]
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
 SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines
+COSINE_METRICS = ("ar_mse", "ar_forecast_rmse")           # the linear model on the cosine
 COLUMNS = ["cell", *OPTIONS, "seed", "iters", "status", *METRICS, "true_period",
-           "same_rmse", "ar_rmse", "choice", "best_iteration", "seconds"]
+           *COSINE_METRICS, "same_rmse", "ar_rmse", "choice", "best_iteration", "seconds"]
 ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                 "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                                 "NUMEXPR_NUM_THREADS")}
@@ -270,6 +272,7 @@ class Sweep:
                            same_rmse=text(m["baseline_rmse"] if "baseline_rmse" in m
                                           else m["baseline_mse"] ** 0.5),
                            ar_rmse=text(m.get("ar_rmse")),
+                           **{k: text(m[k]) for k in COSINE_METRICS if "ar_rmse" not in m},
                            choice=choice(m, job["row"]),
                            best_iteration=text(m.get("best_iteration")))
             elif status == 1 and "loss" in stderr:      # the run diverged
@@ -353,7 +356,7 @@ def summarise(rows, varied):
         entry["choices"] = sorted({r.get("choice", "") for r in ok} - {""})
         entry["choice_counts"] = {c: sum(r.get("choice") == c for r in ok)
                                   for c in entry["choices"]}
-        for m in METRICS + SERIES_METRICS:
+        for m in METRICS + SERIES_METRICS + COSINE_METRICS:
             values = np.array([number(r.get(m)) for r in ok])
             values = values[np.isfinite(values)]
             if m == "learned_period" and len(values):
@@ -387,15 +390,17 @@ def markdown(table, varied, command):
     series = [e for e in table if e.get("ar_rmse") is not None]
     if cosine:
         heads = ["cell", *varied, "seeds", "train loss", "one-step test MSE",
-                 "forecast RMSE", "learned period (true)"]
+                 "linear AR(p): one-step MSE", "forecast RMSE", "AR(p): forecast RMSE",
+                 "learned period (true)"]
         lines += ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         for e in cosine:
             period = cell(e, "learned_period", ".3f")
             if e.get("true_period"):
                 period += f" ({e['true_period']:.3f})"
             lines.append("| " + " | ".join([*e["config"], seeds(e), cell(e, "train_loss", ".4f"),
-                                             cell(e, "test_mse", ".2e"),
-                                             cell(e, "forecast_rmse", ".3f"), period]) + " |")
+                                             cell(e, "test_mse", ".2e"), cell(e, "ar_mse", ".2e"),
+                                             cell(e, "forecast_rmse", ".3f"),
+                                             cell(e, "ar_forecast_rmse", ".3f"), period]) + " |")
         if cosine and cosine[0].get("same_rmse"):
             lines += ["", f"'Same as last value' on the clean cosine: one-step MSE "
                           f"{cosine[0]['same_rmse'][0] ** 2:.2e}."]
@@ -464,11 +469,16 @@ def plot(rows, varied, path):
                            label=f"true period {true[0]:.3f}")
         else:
             ax.set_yscale("log")
-        if m == "test_rmse":                       # the baselines, one mark per x
+        baselines = {"test_rmse": (("ar_rmse", "s", "AR(p)"),
+                                   ("same_rmse", "^", "same as last value")),
+                     "test_mse": (("ar_mse", "s", "linear AR(p)"),),
+                     "forecast_rmse": (("ar_forecast_rmse", "s", "linear AR(p)"),) if cosine
+                     else ()}.get(m, ())
+        if baselines:                              # the baselines' medians, one mark per x
             for x_i, xv in enumerate(xs):
-                for key, style, what in (("ar_rmse", "s", "AR(p)"),
-                                         ("same_rmse", "^", "same as last value")):
+                for key, style, what in baselines:
                     v = [number(r[key]) for r in rows if r[x_name] == xv and r["status"] == "ok"]
+                    v = [a for a in v if np.isfinite(a)]
                     if v:
                         ax.plot(x_i, np.median(v), style, color="black", mfc="none", ms=8,
                                 label=what if x_i == 0 else None)

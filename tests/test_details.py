@@ -12,6 +12,7 @@ import pytest
 
 import data
 import gru_cos
+import linear
 import lstm_cos
 import rnn_cos
 import series
@@ -48,6 +49,11 @@ class CosineOracle:
         return np.array(out)
 
 
+def training_cosine(r, noise=0.05):
+    """The default training data, sampled every r."""
+    return data.CosineData(1000, 0.0, r * 999, noise=noise, seed=0)
+
+
 class Repeat(CosineOracle):
     """A model whose prediction is its input: 'same as last value'."""
 
@@ -57,15 +63,40 @@ class Repeat(CosineOracle):
 
 @pytest.mark.parametrize("r", [0.5, 0.3, 0.01])
 def test_the_oracle_is_perfect_on_the_clean_cosines(r):
-    res = rnn_cos.evaluate(CosineOracle(r), None, r)
+    res = rnn_cos.evaluate(CosineOracle(r), None, training_cosine(r))
     assert res["test_mse"] < 1e-25
     assert res["forecast_rmse"] < 1e-9 * len(res["forecast"])
 
 
 @pytest.mark.parametrize("r", [0.5, 0.3])
+def test_the_linear_model_of_a_clean_cosine_is_exact_on_the_test_steps(r):
+    # trained on a noise-free cosine, AR(p) is exact: any misalignment of its predictions
+    # with the targets, or of its forecast with the truth, by one step costs ~ r^2
+    res = rnn_cos.evaluate(CosineOracle(r), None, training_cosine(r, noise=0.0))
+    assert len(res["ar_predictions"]) == len(res["test_targets"])
+    assert res["ar_mse"] < 1e-18
+    assert np.max(np.abs(res["ar_forecast"] - res["forecast_true"])) < 1e-6
+    assert res["ar_forecast_rmse"] < 1e-7
+
+
+def test_the_linear_model_beside_the_network_is_fitted_on_its_noisy_training_data():
+    train = training_cosine(0.5)
+    res = rnn_cos.evaluate(CosineOracle(0.5), None, train)
+    p, coef = linear.choose_ar(train.y_data)
+    assert res["ar_order"] == p
+    np.testing.assert_allclose(res["ar_coef"], coef)
+    # scored on the same steps as the network: the steps after WARMUP, each predicted
+    # from the p true values before it (by hand, from the cosine's own formula)
+    y = lambda k: np.cos((k + 0.5) * 0.5)    # noqa: E731  the test cosine's k-th value
+    t = np.arange(data.WARMUP, len(res["test_targets"]))     # targets[t] = y(t + 1)
+    by_hand = coef[0] + sum(coef[i] * y(t + 1 - i) for i in range(1, p + 1))
+    assert res["ar_mse"] == pytest.approx(np.mean((by_hand - y(t + 1)) ** 2), rel=1e-9)
+
+
+@pytest.mark.parametrize("r", [0.5, 0.3])
 def test_same_as_last_value_by_the_formula(r):
     # cos(x) - cos(x + r) = 2 sin(x + r/2) sin(r/2); the test inputs are at x = (t + 1/2) r
-    res = rnn_cos.evaluate(Repeat(r), None, r)
+    res = rnn_cos.evaluate(Repeat(r), None, training_cosine(r))
     n = len(res["test_inputs"])
     t = np.arange(data.WARMUP, n)
     expected = np.mean((2 * np.sin((t + 1) * r) * np.sin(r / 2)) ** 2)

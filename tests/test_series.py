@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import linear
 import plumbing
 import rnn_cos
 import series
@@ -45,7 +46,7 @@ def ar_series(coef, n, seed=0):
 
 def test_ar_fit_is_least_squares_and_finds_known_coefficients():
     y = ar_series([0.5, 0.6, -0.3], 5000)
-    coef, rss = series.fit_ar(y, 2)
+    coef, rss = linear.fit_ar(y, 2)
     X = np.column_stack([np.ones(len(y) - 2), y[1:-1], y[:-2]])   # [1, y[t-1], y[t-2]]
     direct, res, *_ = np.linalg.lstsq(X, y[2:], rcond=None)
     np.testing.assert_allclose(coef, direct, rtol=1e-10)
@@ -56,7 +57,7 @@ def test_ar_fit_is_least_squares_and_finds_known_coefficients():
 @pytest.mark.parametrize("coef, p", [([0.0, 0.8], 1), ([0.5, 0.6, -0.3], 2),
                                      ([0.0, 0.3, 0.0, 0.0, 0.5], 4)])
 def test_aic_chooses_the_true_order_on_a_long_series(coef, p):
-    chosen, fitted = series.choose_ar(ar_series(coef, 4000, seed=p))
+    chosen, fitted = linear.choose_ar(ar_series(coef, 4000, seed=p))
     assert chosen == p
     np.testing.assert_allclose(fitted, coef, atol=0.06)
 
@@ -64,10 +65,10 @@ def test_aic_chooses_the_true_order_on_a_long_series(coef, p):
 def test_ar_one_step_by_hand():
     y = np.array([2.0, 4.0, 6.0, 5.0])
     # y[t] = 1 + 0.5 y[t-1]: rows 1, 2, 3 -> 1 + 1, 1 + 2, 1 + 3
-    np.testing.assert_allclose(series.ar_one_step(np.array([1.0, 0.5]), y, [1, 2, 3]),
+    np.testing.assert_allclose(linear.ar_one_step(np.array([1.0, 0.5]), y, [1, 2, 3]),
                                [2.0, 3.0, 4.0])
     # y[t] = 0 + 1 y[t-1] - 1 y[t-2]: row 2 -> 4 - 2, row 3 -> 6 - 4
-    np.testing.assert_allclose(series.ar_one_step(np.array([0.0, 1.0, -1.0]), y, [2, 3]),
+    np.testing.assert_allclose(linear.ar_one_step(np.array([0.0, 1.0, -1.0]), y, [2, 3]),
                                [2.0, 2.0])
 
 
@@ -227,10 +228,10 @@ def test_results_and_baselines_in_the_original_units(tmp_path, capsys):
     held = y[247:]
     np.testing.assert_array_equal(r["test_targets"], held)
     assert m["baseline_rmse"] == pytest.approx(np.sqrt(np.mean((held - y[246:-1]) ** 2)))
-    p, coef = series.choose_ar(y[:247])
+    p, coef = linear.choose_ar(y[:247])
     assert m["ar_order"] == p
     assert m["ar_rmse"] == pytest.approx(
-        np.sqrt(np.mean((series.ar_one_step(coef, y, np.arange(247, 309)) - held) ** 2)))
+        np.sqrt(np.mean((linear.ar_one_step(coef, y, np.arange(247, 309)) - held) ** 2)))
     assert m["diff"] is False and [c["diff"] for c in m["candidates"]] == [False]
     assert m["test_rmse"] == pytest.approx(np.sqrt(np.mean((r["test_predictions"] - held) ** 2)))
 
@@ -278,3 +279,23 @@ def test_bad_combinations_refused_in_one_line(tmp_path, args, words):
 def test_series_options_need_a_csv(tmp_path, option):
     p = cli(*option, "--out", str(tmp_path / "never"))
     assert p.returncode == 2 and "goes with --csv" in p.stderr
+
+
+def test_an_ar2_fitted_to_a_clean_cosine_is_its_recurrence():
+    # cos(x + r) + cos(x - r) = 2 cos(r) cos(x): y[t+1] = 2 cos(r) y[t] - y[t-1], exactly
+    for r in (0.5, 0.1, 1.3):
+        y = np.cos(0.7 + r * np.arange(300))
+        coef, rss = linear.fit_ar(y, 2)
+        np.testing.assert_allclose(coef, [0.0, 2 * np.cos(r), -1.0], atol=1e-9)
+        assert rss < 1e-20
+
+
+def test_ar_forecast_feeds_its_predictions_back_by_hand():
+    # y[t] = 1 + 0.5 y[t-1] from 2: 2, 2, 2 (its fixed point); from 6: 4, 3, 2.5
+    np.testing.assert_allclose(linear.ar_forecast(np.array([1.0, 0.5]), [9.0, 2.0], 3),
+                               [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(linear.ar_forecast(np.array([1.0, 0.5]), [6.0], 3),
+                               [4.0, 3.0, 2.5])
+    # y[t] = y[t-1] - y[t-2] from (1, 2): 1, -1, -2, -1, 1, 2 (period 6)
+    np.testing.assert_allclose(linear.ar_forecast(np.array([0.0, 1.0, -1.0]), [5.0, 1.0, 2.0], 6),
+                               [1.0, -1.0, -2.0, -1.0, 1.0, 2.0])
