@@ -12,7 +12,6 @@ and after training) and compare.json, and prints a table of medians and ranges.
 """
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 
@@ -20,6 +19,7 @@ import gru_cos
 import lstm_cos
 import plumbing
 import rnn_cos
+import runner
 import sweep
 
 MODELS = (rnn_cos, lstm_cos, gru_cos)
@@ -69,27 +69,45 @@ def run_folder(args, model, seed):
     return os.path.join(args.out, "runs", f"{LABELS[model].lower()}-seed{seed}")
 
 
+COLUMNS = ["cell", "hidden", "seed", "iters", *runner.FINGERPRINT, "status", "seconds"]
+
+
 def train_all(args, say):
-    """Run every (cell, seed) as its script would, in parallel; KeyboardInterrupt and
-    plumbing.Diverged (the message of the first run that diverged) end it."""
-    jobs = [(m, s) for m in MODELS for s in args.seeds]
-    argv = lambda s: ["--iters", str(args.iters), "--hidden", str(args.hidden),   # noqa: E731
-                      "--seed", str(s)]
-    with ThreadPoolExecutor(max_workers=args.workers) as pool:
-        futures = {pool.submit(sweep.run_cell, m, argv(s), run_folder(args, m, s)): (m, s)
-                   for m, s in jobs}
-        try:
-            for n, future in enumerate(as_completed(futures), 1):
-                status, stderr, _ = future.result()
-                m, s = futures[future]
-                if status != 0:
-                    message = stderr.strip().splitlines()[-1].split(": error: ")[-1]
-                    raise RuntimeError(f"{LABELS[m]}, seed {s}: {message}")
-                say(f"{LABELS[m]}, seed {s}: done ({n} of {len(jobs)})", flush=True)
-        except BaseException:
-            sweep.stop_running()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    """Run every (cell, seed) as its script would, in parallel, each into its own folder
+    under <out>/runs/, and note it in <out>/runs.csv; a run already there, made by the
+    same code, is not run again. KeyboardInterrupt ends it; RuntimeError, with the first
+    failed run's message, if any run failed or diverged."""
+    grid = runner.Grid(os.path.join(args.out, "runs.csv"), COLUMNS,
+                       ["cell", "hidden", "seed", "iters"])
+    jobs = [dict(model=m, seed=s, row=dict(cell=LABELS[m], hidden=str(args.hidden),
+                                           seed=str(s), iters=str(args.iters),
+                                           code=runner.code_fingerprint(f"{m.NAME}.py"),
+                                           data=""))
+            for m in MODELS for s in args.seeds]
+    todo, have, stale = grid.plan(jobs)
+    lost = [j for j in jobs if j not in todo and not os.path.exists(
+        os.path.join(run_folder(args, j["model"], j["seed"]), f"{j['model'].NAME}.npz"))]
+    todo += lost                                   # noted, but its files are gone
+    say(f"{len(jobs) - len(todo)} of {len(jobs)} runs already in {grid.path}"
+        f"{runner.stale_note(stale)}; {len(todo)} to run", flush=True)
+
+    def work(job):
+        m, s = job["model"], job["seed"]
+        status, _, stderr, seconds = runner.run_script(
+            f"{m.NAME}.py", ["--iters", str(args.iters), "--hidden", str(args.hidden),
+                             "--seed", str(s), "--no-plot", "--quiet",
+                             "--out", run_folder(args, m, s)])
+        if status != 0:
+            lines = stderr.strip().splitlines()
+            message = lines[-1].split(": error: ")[-1] if lines else f"exit status {status}"
+            raise runner.Failed(f"{LABELS[m]}, seed {s}: {message}")
+        say(f"{LABELS[m]}, seed {s}: done", flush=True)
+        return dict(job["row"], status="ok", seconds=f"{seconds:.2f}")
+
+    failed = grid.run(todo, work, args.workers, say)
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(jobs)} runs failed; the first: "
+                           f"{failed[0][1]}")
 
 
 def load_run(args, model, seed):

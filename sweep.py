@@ -29,12 +29,8 @@ import itertools
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from contextlib import redirect_stderr
 
 import numpy as np
@@ -43,19 +39,17 @@ import gru_cos
 import lstm_cos
 import plumbing
 import rnn_cos
+import runner
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
 CELLS = {"rnn": rnn_cos, "lstm": lstm_cos, "gru": gru_cos}
 NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet"}   # set by the sweep itself
 OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not in NOT_VARIED]
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
 SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines
 COSINE_METRICS = ("ar_mse", "ar_forecast_rmse")           # the linear model on the cosine
-COLUMNS = ["cell", *OPTIONS, "seed", "iters", "status", *METRICS, "true_period",
-           *COSINE_METRICS, "same_rmse", "ar_rmse", "choice", "best_iteration", "seconds"]
-ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-                                "NUMEXPR_NUM_THREADS")}
+KEY = ["cell", *OPTIONS, "seed", "iters"]          # what a run was asked to do
+COLUMNS = [*KEY, *runner.FINGERPRINT, "status", *METRICS, "true_period", *COSINE_METRICS,
+           "same_rmse", "ar_rmse", "choice", "best_iteration", "seconds"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -142,13 +136,17 @@ def text(value):
 
 
 def build_grid(cells, vary, seeds, iters):
-    """Every run of the grid, in order: dicts with cell, model, argv, the key (the cell,
-    every option's value, seed and iters, as runs.csv holds them) and the varied
-    values."""
-    runs = []
+    """Every run of the grid, in order, once each: dicts with cell, model, argv, its
+    row (the cell, every option's value as runs.csv holds it, seed, iters, and the
+    fingerprints of the code and of the CSV file it reads) and config (the cell and the
+    varied values). Values that parse the same (0.01 and 1e-2) are one run. ValueError
+    for anything that would make every run fail: a value the script would refuse, a
+    CSV file that can't be read."""
+    runs, keys, data = [], set(), {}
     names = list(vary)
     for cell in cells:
         model = CELLS[cell]
+        code = runner.code_fingerprint(f"{model.NAME}.py")
         for combo in itertools.product(*(vary[n] for n in names)):
             words = []
             for name, value in zip(names, combo):
@@ -156,15 +154,21 @@ def build_grid(cells, vary, seeds, iters):
             for seed in seeds:
                 argv = words + ["--seed", str(seed)] + (["--iters", str(iters)] if iters else [])
                 s = settings_of(model, argv)
+                if s.csv and s.csv not in data:
+                    data[s.csv] = runner.file_fingerprint(s.csv)
                 row = {"cell": cell, **{o: text(getattr(s, o)) for o in OPTIONS},
-                       "seed": str(s.seed), "iters": str(s.iters)}
+                       "seed": str(s.seed), "iters": str(s.iters), "code": code,
+                       "data": data.get(s.csv, "")}
+                if tuple(row.values()) in keys:
+                    continue
+                keys.add(tuple(row.values()))
                 runs.append(dict(cell=cell, model=model, argv=argv, row=row,
-                                 key=key_of(row), config=(cell, *(row[n] for n in names))))
+                                 config=(cell, *(row[n] for n in names))))
     return runs
 
 
-def key_of(row):
-    return tuple(row[c] for c in ["cell", *OPTIONS, "seed", "iters"])
+def grid(out):
+    return runner.Grid(os.path.join(out, "runs.csv"), COLUMNS, KEY)
 
 
 def parse_args(argv=None):
@@ -201,128 +205,36 @@ def parse_args(argv=None):
 
 
 # ---------------------------------------------------------------------------------------
-# running the grid
-def read_rows(path):
-    """The rows of an existing runs.csv, or [] (ValueError if it has other columns)."""
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames != COLUMNS:
-            raise ValueError(f"{path} has other columns than this sweep writes; "
-                             f"choose another --out")
-        return list(reader)
-
-
-RUNNING, RUNNING_LOCK = set(), threading.Lock()   # the scripts running now
-STOPPING = threading.Event()                      # set by Ctrl-C: start nothing more
-
-
-def run_cell(model, argv, out):
-    """Run model's script (rnn_cos.py, ...) with argv and --no-plot --quiet --out out, in
-    a process of its own with BLAS kept to one thread. Returns (exit status, stderr,
-    wall seconds)."""
-    cmd = [sys.executable, os.path.join(ROOT, f"{model.NAME}.py"), *argv, "--no-plot",
-           "--quiet", "--out", out]
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **ONE_THREAD}, start_new_session=True)
-    with RUNNING_LOCK:
-        RUNNING.add(proc)
-        if STOPPING.is_set():
-            proc.send_signal(signal.SIGTERM)
+# one run
+def run_one(job, out):
+    """Run the job's cell script with --no-plot --quiet in a folder of its own under
+    out, and return its row (status 'ok' or 'diverged'); runner.Failed with its message
+    if it ended otherwise."""
+    tmp = tempfile.mkdtemp(dir=out, prefix=".run-")
     try:
-        _, stderr = proc.communicate()
+        status, _, stderr, seconds = runner.run_script(
+            f"{job['model'].NAME}.py", job["argv"] + ["--no-plot", "--quiet", "--out", tmp])
+        row = dict(job["row"], seconds=f"{seconds:.2f}")
+        if status == 0:
+            with open(os.path.join(tmp, "metrics.json")) as f:
+                m = json.load(f)
+            row.update(status="ok", train_loss=text(m["train_loss_last_1000"]),
+                       test_mse=text(m["test_mse"]), forecast_rmse=text(m["forecast_rmse"]),
+                       learned_period=text(m.get("learned_period")),
+                       true_period=text(m.get("true_period")),
+                       same_rmse=text(m["baseline_rmse"] if "baseline_rmse" in m
+                                      else m["baseline_mse"] ** 0.5),
+                       ar_rmse=text(m.get("ar_rmse")),
+                       **{k: text(m[k]) for k in COSINE_METRICS if "ar_rmse" not in m},
+                       choice=choice(m, job["row"]),
+                       best_iteration=text(m.get("best_iteration")))
+            return row
+        if status == 1 and "loss" in stderr:              # the run diverged: a result
+            return dict(row, status="diverged")
+        lines = stderr.strip().splitlines()
+        raise runner.Failed(lines[-1] if lines else f"exit status {status}")
     finally:
-        with RUNNING_LOCK:
-            RUNNING.discard(proc)
-    return proc.returncode, stderr, time.perf_counter() - t
-
-
-def stop_running():
-    """Ends every script still running (after Ctrl-C): nothing of theirs is kept."""
-    STOPPING.set()
-    with RUNNING_LOCK:
-        for proc in RUNNING:
-            proc.send_signal(signal.SIGTERM)
-
-
-class Sweep:
-    """Runs jobs, appending each finished run to runs.csv."""
-
-    def __init__(self, args):
-        self.args, self.lock = args, threading.Lock()
-        self.path = os.path.join(args.out, "runs.csv")
-        self.done = self.failed = 0
-
-    def run_one(self, job):
-        if STOPPING.is_set():
-            return None
-        tmp = tempfile.mkdtemp(dir=self.args.out, prefix=".run-")
-        try:
-            status, stderr, seconds = run_cell(job["model"], job["argv"], tmp)
-            row = dict(job["row"], seconds=f"{seconds:.2f}")
-            if status == 0:
-                with open(os.path.join(tmp, "metrics.json")) as f:
-                    m = json.load(f)
-                row.update(status="ok", train_loss=text(m["train_loss_last_1000"]),
-                           test_mse=text(m["test_mse"]), forecast_rmse=text(m["forecast_rmse"]),
-                           learned_period=text(m.get("learned_period")),
-                           true_period=text(m.get("true_period")),
-                           same_rmse=text(m["baseline_rmse"] if "baseline_rmse" in m
-                                          else m["baseline_mse"] ** 0.5),
-                           ar_rmse=text(m.get("ar_rmse")),
-                           **{k: text(m[k]) for k in COSINE_METRICS if "ar_rmse" not in m},
-                           choice=choice(m, job["row"]),
-                           best_iteration=text(m.get("best_iteration")))
-            elif status == 1 and "loss" in stderr:      # the run diverged
-                row.update(status="diverged")
-            else:
-                if not STOPPING.is_set():
-                    sys.stderr.write(f"sweep.py: {job['model'].NAME}.py "
-                                     f"{' '.join(job['argv'])} failed: "
-                                     f"{' '.join(stderr.strip().splitlines()[-1:])}\n")
-                return None
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        with self.lock:
-            new = not os.path.exists(self.path)
-            with open(self.path, "a", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=COLUMNS, restval="")
-                if new:
-                    w.writeheader()
-                w.writerow(row)
-                f.flush()
-                os.fsync(f.fileno())
-            self.done += 1
-            self.failed += row["status"] != "ok"
-        return row
-
-
-def run_grid(args, todo, say):
-    """Run the jobs in todo, printing a progress line as each one ends. Ctrl-C stops
-    them all; every finished row stays in runs.csv."""
-    from concurrent.futures import ThreadPoolExecutor, as_completed
-    sweep = Sweep(args)
-    total, start = len(todo), time.perf_counter()
-    tty = sys.stdout.isatty()
-    pool = ThreadPoolExecutor(max_workers=args.workers)
-    try:
-        for future in as_completed([pool.submit(sweep.run_one, job) for job in todo]):
-            future.result()
-            elapsed = time.perf_counter() - start
-            left = elapsed / max(sweep.done, 1) * (total - sweep.done)
-            line = (f"{sweep.done} of {total} runs done"
-                    + (f" ({sweep.failed} diverged)" if sweep.failed else "")
-                    + f", {elapsed:.0f} s so far, about {left:.0f} s left")
-            say("\r" + line + " " if tty else line, end="" if tty else "\n", flush=True)
-        if tty:
-            say()
-    except KeyboardInterrupt:
-        stop_running()
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -504,38 +416,50 @@ def main(argv=None):
     problem = plumbing.check_out_folder(args.out)
     if problem:
         return plumbing.fail("sweep.py", problem, 2)
+    runs = grid(args.out)
     try:
-        have = {key_of(r): r for r in read_rows(os.path.join(args.out, "runs.csv"))}
+        todo, have, stale = runs.plan(args.runs)
     except ValueError as e:
         return plumbing.fail("sweep.py", str(e), 2)
-    todo = [job for job in args.runs if job["key"] not in have]
-    settings = len(args.runs) // (len(args.cells) * len(args.seeds))
+    settings = len({job["config"] for job in args.runs}) // len(args.cells)
     workers = min(args.workers, max(len(todo), 1))
     say(f"sweep: {len(args.runs)} runs in the grid ({plural(len(args.cells), 'cell')} x "
         f"{plural(settings, 'setting')} x {plural(len(args.seeds), 'seed')}); "
-        f"{len(args.runs) - len(todo)} already in runs.csv, {len(todo)} to run on "
+        f"{len(have)} already in runs.csv{runner.stale_note(stale)}; {len(todo)} to run on "
         f"{plural(workers, 'worker')}", flush=True)
     try:
-        run_grid(args, todo, say)
+        failed = runs.run(todo, lambda job: run_one(job, args.out), args.workers, say)
     except KeyboardInterrupt:
-        n = len(read_rows(os.path.join(args.out, "runs.csv")))
-        return plumbing.fail("sweep.py", f"interrupted; the {n} finished runs are in "
-                                         f"{os.path.join(args.out, 'runs.csv')}", 130)
-    have = {key_of(r): r for r in read_rows(os.path.join(args.out, "runs.csv"))}
-    rows = [have[job["key"]] for job in args.runs if job["key"] in have]
+        n = len(runs.finished(args.runs))
+        return plumbing.fail("sweep.py", f"interrupted; the {n} finished runs of this grid "
+                                         f"are in {runs.path}", 130)
+    rows = runs.finished(args.runs)
     varied = list(args.vary)
     command = "python sweep.py " + " ".join(argv if argv is not None else sys.argv[1:])
     table = summarise(rows, varied)
     text_md = markdown(table, varied, command)
     plumbing.write_atomic(os.path.join(args.out, "summary.md"),
                           lambda f: f.write(text_md.encode()))
-    wrote = [os.path.join(args.out, "runs.csv"), os.path.join(args.out, "summary.md")]
+    wrote = [runs.path, os.path.join(args.out, "summary.md")]
     if rows and plumbing.matplotlib_installed():
         plot(rows, varied, os.path.join(args.out, "sweep.png"))
         wrote.append(os.path.join(args.out, "sweep.png"))
     print(text_md, end="")
     say(f"wrote {', '.join(wrote)}")
+    if failed:
+        return failures("sweep.py", failed, len(args.runs), args.out)
     return 0
+
+
+def failures(prog, failed, total, out):
+    """Write the failed runs' messages to <out>/failed.txt; say how many failed, and
+    where; return 1."""
+    path = os.path.join(out, "failed.txt")
+    lines = [f"{job['model'].NAME}.py {' '.join(job['argv'])}: {message}"
+             for job, message in failed]
+    plumbing.write_atomic(path, lambda f: f.write(("\n".join(lines) + "\n").encode()))
+    return plumbing.fail(prog, f"{len(failed)} of {total} runs failed; their messages are "
+                               f"in {path} (the first: {failed[0][1]})", 1)
 
 
 if __name__ == "__main__":

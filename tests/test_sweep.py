@@ -28,7 +28,8 @@ def rows(out):
 
 
 def by_key(table):
-    return {sweep.key_of(r): {k: v for k, v in r.items() if k != "seconds"} for r in table}
+    return {tuple(r[c] for c in sweep.KEY + ["code", "data"]):
+            {k: v for k, v in r.items() if k != "seconds"} for r in table}
 
 
 @pytest.mark.parametrize("tokens, seeds", [
@@ -56,7 +57,16 @@ def test_vary_is_a_product_of_options_with_each_scripts_defaults():
     assert first["cell"] == "rnn" and first["lr"] == "0.001" and first["hidden"] == "16"
     assert first["iters"] == "100000" and first["steps"] == "20" and first["hprev"] == "reset"
     assert [g["row"]["seed"] for g in grid[:2]] == ["0", "1"]
-    assert len({g["key"] for g in grid}) == len(grid)
+    assert len({tuple(g["row"].values()) for g in grid}) == len(grid)
+    # what made each run: the code of the cell's script and of what it imports
+    assert {g["row"]["code"] for g in grid if g["cell"] == "rnn"} != \
+        {g["row"]["code"] for g in grid if g["cell"] == "gru"}
+    assert all(g["row"]["data"] == "" for g in grid)
+
+
+def test_values_that_parse_the_same_are_one_run():
+    grid = sweep.build_grid(["rnn"], sweep.parse_vary(["lr=0.01,1e-2,0.010"]), [0, 1], None)
+    assert [(g["row"]["lr"], g["row"]["seed"]) for g in grid] == [("0.01", "0"), ("0.01", "1")]
 
 
 @pytest.mark.parametrize("args, words", [
@@ -104,11 +114,11 @@ def test_same_numbers_with_one_or_two_workers_resume_and_a_wider_grid(tmp_path):
     # the same command again runs nothing and changes nothing
     before = (one / "runs.csv").read_bytes()
     p = run(*grid, "--workers", "2", "--out", str(one))
-    assert p.returncode == 0 and "4 already in runs.csv, 0 to run" in p.stdout
+    assert p.returncode == 0 and "4 already in runs.csv; 0 to run" in p.stdout
     assert (one / "runs.csv").read_bytes() == before
     # a wider grid runs only what is missing
     p = run(*TINY, "--vary", "lr=0.01,0.03", "--seeds", "0-2", "--out", str(one))
-    assert p.returncode == 0 and "4 already in runs.csv, 2 to run" in p.stdout
+    assert p.returncode == 0 and "4 already in runs.csv; 2 to run" in p.stdout
     assert (one / "runs.csv").read_bytes().startswith(before) and len(rows(one)) == 6
     assert not [n for n in os.listdir(one) if n.startswith(".run-")]
 
@@ -208,3 +218,78 @@ def test_summary_medians_worked_out_by_hand():
     assert b["learned_period"] == pytest.approx((12.75, 12.5, 13.0))
     md = sweep.markdown(s, ["lr"], "python sweep.py ...")
     assert "| rnn | 0.01 | 4 (1 diverged) | 0.0150 [0.0140, 0.0160] | 2.00e-05 [1.00e-05, 3.00e-05]" in md
+
+
+def copy_of_the_project(folder):
+    """The project's scripts and modules, copied into folder (to change one)."""
+    folder.mkdir()
+    for name in os.listdir(ROOT):
+        if name.endswith(".py"):
+            (folder / name).write_bytes(open(os.path.join(ROOT, name), "rb").read())
+    return folder
+
+
+def test_a_row_made_from_other_data_or_by_other_code_is_run_again(tmp_path):
+    project = copy_of_the_project(tmp_path / "project")
+    series = tmp_path / "series.csv"
+    series.write_text("t,y\n" + "".join(f"{t},{np.sin(0.7 * t) + 0.01 * t:.4f}\n"
+                                        for t in range(80)))
+    out = tmp_path / "s"
+    args = ["--iters", "40", "--vary", f"csv={series}", "--vary", "hidden=3",
+            "--vary", "diff=false", "--seeds", "0", "--out", str(out)]
+
+    def sweep_(*extra):
+        return subprocess.run([sys.executable, str(project / "sweep.py"), *args, *extra],
+                              capture_output=True, text=True, timeout=120)
+
+    p = sweep_()
+    assert p.returncode == 0, p.stderr
+    p = sweep_()
+    assert "1 already in runs.csv; 0 to run" in p.stdout, p.stdout
+    # one byte of the CSV changed: the row is stale, and the run is made again
+    series.write_text(series.read_text().replace("t,y\n0,0.0000", "t,y\n0,0.0001"))
+    p = sweep_()
+    assert p.returncode == 0, p.stderr
+    assert "0 already in runs.csv; 1 made from other data is run again; 1 to run" in p.stdout
+    # one line of code changed in a module the script imports
+    source = (project / "data.py").read_text()
+    (project / "data.py").write_text(source.replace("import csv\n", "import csv  # \n", 1))
+    p = sweep_()
+    assert p.returncode == 0, p.stderr
+    assert "0 already in runs.csv; 1 made by other code is run again; 1 to run" in p.stdout
+    table = rows(out)
+    assert len(table) == 3 and len({r["data"] for r in table}) == 2
+    assert len({r["code"] for r in table}) == 2
+    # the summary holds the newest run alone
+    assert "| rnn | " in (out / "summary.md").read_text()
+    assert (out / "summary.md").read_text().count("| 1 |") == 1
+    # and a script that imports nothing changed is not affected
+    assert sweep_().stdout.count("1 already in runs.csv; 0 to run") == 1
+
+
+def test_duplicates_count_once_in_the_summary(tmp_path):
+    p = run(*TINY, "--vary", "lr=0.01,1e-2", "--seeds", "0-1", "--out", str(tmp_path / "s"))
+    assert p.returncode == 0, p.stderr
+    assert "2 runs in the grid" in p.stdout and len(rows(tmp_path / "s")) == 2
+    assert "| rnn | 3 | 0.01 | 2 |" in (tmp_path / "s" / "summary.md").read_text()
+
+
+def test_a_file_every_run_would_need_is_refused_before_the_first_run(tmp_path):
+    out = tmp_path / "s"
+    p = run(*TINY, "--vary", f"csv={tmp_path / 'nonexistent.csv'}", "--out", str(out))
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot read" in lines[0] and "nonexistent.csv" in lines[0]
+    assert not out.exists()
+
+
+def test_a_sweep_with_a_failed_run_exits_1_and_says_where_its_message_is(tmp_path):
+    short = tmp_path / "short.csv"
+    short.write_text("t,y\n" + "".join(f"{t},{t % 3}\n" for t in range(10)))
+    out = tmp_path / "s"
+    p = run(*TINY, "--vary", f"csv={short}", "--seeds", "0", "--out", str(out))
+    assert p.returncode == 1, p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert "1 of 1 runs failed" in last and str(out / "failed.txt") in last
+    assert "needs at least" in (out / "failed.txt").read_text()
+    assert "s left" not in p.stdout          # no time estimate without a finished run

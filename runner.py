@@ -1,0 +1,228 @@
+"""Many training runs at once: the one runner behind sweep.py, compare_cells.py and
+memory_span.py.
+
+Each run is a script of this project in a process of its own, with BLAS kept to one
+thread (so that a run's numbers do not depend on how many run beside it). When a run
+ends, its row is appended to a CSV file at once, so an interrupted grid keeps every
+finished run. A row holds its run's key: what was asked (the options) and what it was
+made from, a fingerprint of the data it read and of the code that ran (the sources of
+the script and of every module of this project it imports). Run again, the grid redoes
+only the runs whose key has no row: a row made by other code or from other data is
+never reused, and never summarised with the others.
+"""
+import ast
+import csv
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+                                "NUMEXPR_NUM_THREADS")}
+FINGERPRINT = ("code", "data")   # the columns that say what a row was made from
+
+
+# ---------------------------------------------------------------------------------------
+# fingerprints
+def sha(data):
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def project_imports(path):
+    """The modules of this project (files in ROOT) that the source at path imports,
+    anywhere in it (inside functions too)."""
+    with open(path, "rb") as f:
+        tree = ast.parse(f.read(), path)
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return {os.path.join(ROOT, f"{n}.py") for n in names
+            if os.path.isfile(os.path.join(ROOT, f"{n}.py"))}
+
+
+def code_fingerprint(script):
+    """A fingerprint of the sources of `script` (a file name in ROOT) and of every
+    module of this project it imports, directly or not."""
+    todo, seen = [os.path.join(ROOT, script)], set()
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo += project_imports(path) - seen
+    h = hashlib.sha256()
+    for path in sorted(seen):
+        with open(path, "rb") as f:
+            h.update(os.path.basename(path).encode() + b"\0" + f.read() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def file_fingerprint(path):
+    """A fingerprint of a file's content; ValueError, in one line, if it can't be read."""
+    try:
+        with open(path, "rb") as f:
+            return sha(f.read())
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}")
+
+
+# ---------------------------------------------------------------------------------------
+# one run
+RUNNING, RUNNING_LOCK = set(), threading.Lock()   # the scripts running now
+STOPPING = threading.Event()                      # set by Ctrl-C: start nothing more
+
+
+def run_script(script, argv):
+    """Run `python ROOT/script argv` in a process of its own with BLAS kept to one
+    thread. Returns (exit status, stdout, stderr, wall seconds)."""
+    cmd = [sys.executable, os.path.join(ROOT, script), *argv]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **ONE_THREAD}, start_new_session=True)
+    with RUNNING_LOCK:
+        RUNNING.add(proc)
+        if STOPPING.is_set():
+            proc.send_signal(signal.SIGTERM)
+    try:
+        stdout, stderr = proc.communicate()
+    finally:
+        with RUNNING_LOCK:
+            RUNNING.discard(proc)
+    return proc.returncode, stdout, stderr, time.perf_counter() - t
+
+
+def stop_running():
+    """Ends every script still running (after Ctrl-C): nothing of theirs is kept."""
+    STOPPING.set()
+    with RUNNING_LOCK:
+        for proc in RUNNING:
+            proc.send_signal(signal.SIGTERM)
+
+
+class Failed(Exception):
+    """A run that did not finish: its message is kept, and the grid goes on."""
+
+
+# ---------------------------------------------------------------------------------------
+# the grid
+class Grid:
+    """The runs of a grid and their rows in `path` (a CSV file with `columns`, of which
+    `key_columns`, with FINGERPRINT, make a run's key).
+
+    jobs: dicts, each with a 'row' holding at least the key columns. work(job) does the
+    run and returns its row (the job's row, completed), or raises Failed(message)."""
+
+    def __init__(self, path, columns, key_columns):
+        self.path, self.columns = path, list(columns)
+        self.key_columns = list(key_columns) + list(FINGERPRINT)
+        self.lock = threading.Lock()
+
+    def key(self, row):
+        return tuple(row[c] for c in self.key_columns)
+
+    def rows(self):
+        """The rows of the file, or [] (ValueError if it has other columns)."""
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path, newline="") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames != self.columns:
+                raise ValueError(f"{self.path} has other columns than this script writes; "
+                                 f"choose another --out")
+            return list(reader)
+
+    def plan(self, jobs):
+        """(todo, have, stale): the jobs to run; the rows of the others, in the jobs'
+        order; and how many rows of the file were asked again but made by other code or
+        from other data ({'code': n, 'data': n}), which are run again."""
+        rows = self.rows()
+        by_key = {self.key(r): r for r in rows}
+        asked = {self.key({**r, **dict.fromkeys(FINGERPRINT, "")}): r for r in rows}
+        todo, have, stale = [], [], {"code": 0, "data": 0}
+        for job in jobs:
+            row = by_key.get(self.key(job["row"]))
+            if row is not None:
+                have.append(row)
+                continue
+            todo.append(job)
+            old = asked.get(self.key({**job["row"], **dict.fromkeys(FINGERPRINT, "")}))
+            if old is not None:
+                stale["data" if old["data"] != job["row"]["data"] else "code"] += 1
+        return todo, have, stale
+
+    def finished(self, jobs):
+        """The rows of these jobs, in their order (those that have one)."""
+        by_key = {self.key(r): r for r in self.rows()}
+        return [by_key[self.key(j["row"])] for j in jobs if self.key(j["row"]) in by_key]
+
+    def append(self, row):
+        with self.lock:
+            new = not os.path.exists(self.path)
+            with open(self.path, "a", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=self.columns, restval="")
+                if new:
+                    w.writeheader()
+                w.writerow(row)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def run(self, todo, work, workers, say):
+        """Run the jobs, workers at a time, appending each finished row, and printing a
+        line as each ends. Returns the messages of the runs that failed, as
+        [(job, message)]. Ctrl-C (KeyboardInterrupt) stops them all; every finished row
+        stays in the file."""
+        total, start, done, failed = len(todo), time.perf_counter(), 0, []
+        tty = sys.stdout.isatty()
+        pool = ThreadPoolExecutor(max_workers=max(1, workers))
+
+        def one(job):
+            if STOPPING.is_set():
+                return job, None
+            try:
+                return job, work(job)
+            except Failed as e:
+                return job, e
+
+        try:
+            for future in as_completed([pool.submit(one, job) for job in todo]):
+                job, row = future.result()
+                if STOPPING.is_set():
+                    continue
+                if isinstance(row, Failed):
+                    failed.append((job, str(row)))
+                else:
+                    self.append(row)
+                done += 1
+                elapsed = time.perf_counter() - start
+                line = (f"{done} of {total} runs done"
+                        + (f" ({len(failed)} failed)" if failed else "")
+                        + f", {elapsed:.0f} s so far"
+                        + (f", about {elapsed / done * (total - done):.0f} s left"
+                           if done < total else ""))
+                say("\r" + line + " " if tty else line, end="" if tty else "\n", flush=True)
+            if tty and total:
+                say()
+        except KeyboardInterrupt:
+            stop_running()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown()
+        return failed
+
+
+def stale_note(stale):
+    """'; 2 rows made by other code are run again' or ''."""
+    parts = [f"{n} made {'by other code' if why == 'code' else 'from other data'}"
+             for why, n in stale.items() if n]
+    if not parts:
+        return ""
+    n = sum(stale.values())
+    return f"; {' and '.join(parts)} {'is' if n == 1 else 'are'} run again"

@@ -1,0 +1,139 @@
+"""The delayed echo (data.EchoData) and memory_span.py: the data's alignment by hand, the
+score against models whose answers are known, and the script's grid, choice and files."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import memory_span
+import rnn_cos
+from conftest import ROOT
+from data import EchoData
+
+
+def test_echo_windows_by_hand():
+    data = EchoData(12, 2, seed=0)
+    u = data.y_data
+    assert u.shape == (12,) and np.all(np.abs(u) <= 1)
+    inputs, targets = data.batch_at(3, 5)
+    np.testing.assert_array_equal(inputs, u[3:8])
+    np.testing.assert_array_equal(targets, [0, 0, u[3], u[4], u[5]])
+    for _ in range(50):                            # random windows: the same rule
+        inputs, targets = data.next_batch(4)
+        assert len(inputs) == len(targets) == 4
+        np.testing.assert_array_equal(targets[2:], inputs[:2])
+        np.testing.assert_array_equal(targets[:2], [0, 0])
+    with pytest.raises(ValueError, match="no window"):
+        data.batch_at(9, 5)
+    with pytest.raises(ValueError, match="delay"):
+        EchoData(10, -1)
+    # delay 0: the target is the input itself
+    inputs, targets = EchoData(5, 0, seed=1).batch_at(0, 5)
+    np.testing.assert_array_equal(inputs, targets)
+
+
+def test_the_noise_is_uniform_on_minus_one_one():
+    u = EchoData(200_000, 3, seed=0).y_data
+    assert u.min() >= -1 and u.max() <= 1
+    assert np.var(u) == pytest.approx(1 / 3, rel=0.01)
+    assert abs(np.mean(u)) < 0.01
+
+
+class Answer:
+    """A model whose outputs are given by a function of the inputs."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def predict(self, params, inputs):
+        return self.f(np.asarray(inputs))
+
+
+def test_a_network_that_answers_zero_scores_one_and_a_perfect_echo_zero():
+    data = EchoData(500 * 25, 5, seed=3)
+    zero = memory_span.normalised_error(Answer(np.zeros_like), None, data, 5, 25)
+    # by hand: the mean square of the scored targets over the variance of the input
+    windows = data.y_data.reshape(500, 25)
+    scored = windows[:, :20]                          # targets t >= 5 are inputs 0..19
+    assert zero == pytest.approx(np.mean(scored ** 2) / np.var(data.y_data), rel=1e-12)
+    assert zero == pytest.approx(1.0, abs=0.03)
+    echo = Answer(lambda x: np.r_[np.zeros(5), x[:-5]])
+    assert memory_span.normalised_error(echo, None, data, 5, 25) == 0.0
+    one_late = Answer(lambda x: np.r_[np.zeros(6), x[:-6]])   # the wrong delay: ~2
+    assert memory_span.normalised_error(one_late, None, data, 5, 25) == pytest.approx(2, abs=0.1)
+
+
+@pytest.mark.parametrize("delay", [1, 3, 7])
+def test_a_delay_line_built_by_hand_remembers_exactly_d_steps(delay):
+    # a plain RNN as a shift register: unit 0 takes the input (scaled down to tanh's
+    # linear range), Whh moves unit j to unit j + 1, and the output reads unit d
+    H, eps = 8, 1e-4
+    params = dict(Wxh=np.zeros((H, 1)), Whh=np.eye(H, k=-1), Why=np.zeros((1, H)),
+                  bh=np.zeros((H, 1)), by=np.zeros((1, 1)))
+    params["Wxh"][0, 0] = eps
+    params["Why"][0, delay] = 1 / eps
+    data = EchoData(500 * 30, delay, seed=0)
+    assert memory_span.normalised_error(rnn_cos, params, data, delay, 30) < 1e-7
+    other = EchoData(500 * 30, delay + 1, seed=0)           # asked one step further back
+    assert memory_span.normalised_error(rnn_cos, params, other, delay + 1, 30) > 1.5
+
+
+def run(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "memory_span.py"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--delays", "0,2"], "--delays"),
+    (["--delays", "two"], "--delays"),
+    (["--delays", ""], "--delays"),
+    (["--seeds", "3-1"], "--seeds"),
+    (["--lrs", "0.1,-1"], "--lrs"),
+    (["--cells", "cnn"], "unknown cell"),
+    (["--workers", "0"], "--workers"),
+    (["--iters", "0"], "--iters"),
+])
+def test_bad_options_one_line_exit_2(tmp_path, args, words):
+    p = run(*args, "--out", str(tmp_path / "never"))
+    assert p.returncode == 2
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("memory_span.py: error: ")
+    assert words in lines[0] and not (tmp_path / "never").exists()
+
+
+def test_a_tiny_grid_chooses_the_rate_on_validation_and_writes_exactly_the_format(tmp_path):
+    out = tmp_path / "m"
+    args = ["--delays", "1,3", "--seeds", "0-1", "--iters", "40", "--cells", "rnn", "gru",
+            "--lrs", "0.003,0.1", "--workers", "2", "--out", str(out)]
+    p = run(*args)
+    assert p.returncode == 0, p.stderr
+    summary = json.loads((out / "memory_span.json").read_text())
+    assert list(summary) == ["cells"] and list(summary["cells"]) == ["RNN", "GRU"]
+    with open(out / "runs.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * 2 * 2 * 2 and all(r["status"] == "ok" for r in rows)
+    for cell, c in summary["cells"].items():
+        assert list(c) == ["lr", "delays", "nmse"] and c["delays"] == [1, 3]
+        mine = [r for r in rows if r["cell"] == cell]
+        # the rate with the lowest mean validation error, worked out from the rows
+        mean_val = {lr: np.mean([float(r["val_nmse"]) for r in mine if float(r["lr"]) == lr])
+                    for lr in (0.003, 0.1)}
+        assert c["lr"] == min(mean_val, key=mean_val.get)
+        for i, d in enumerate((1, 3)):
+            assert c["nmse"][i] == [float(r["test_nmse"]) for s in ("0", "1") for r in mine
+                                    if float(r["lr"]) == c["lr"] and r["delay"] == str(d)
+                                    and r["seed"] == s]
+    assert (out / "memory_span.png").stat().st_size > 10_000
+    again = run(*args)
+    assert again.returncode == 0 and "16 already in" in again.stdout and "0 to run" in again.stdout
+    assert json.loads((out / "memory_span.json").read_text()) == summary
+
+
+def test_a_run_is_what_train_and_score_gives():
+    p = run("--run", "LSTM", "2", "1", "0.1", "30")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == pytest.approx(memory_span.train_and_score("LSTM", 2, 1, 0.1, 30))
