@@ -32,7 +32,7 @@ MEASURES = ("test_mse", "baseline_mse", "forecast_rmse", "learned_period", "true
 
 def parse_args(argv=None):
     p = plumbing.ArgumentParser(prog="compare_cells.py",
-                                description=__doc__.strip().splitlines()[0],
+                                description=plumbing.first_paragraph(__doc__),
                                 formatter_class=plumbing.HelpFormatter)
     p.add_argument("--iters", type=plumbing.positive_int, default=rnn_cos.DEFAULTS["iters"],
                    help="training iterations for each cell")

@@ -119,7 +119,7 @@ def parse_list(text, kind, what):
 
 def parse_args(argv=None):
     p = plumbing.ArgumentParser(prog="memory_span.py",
-                                description=" ".join(__doc__.split("\n\n")[0].split()),
+                                description=plumbing.first_paragraph(__doc__),
                                 formatter_class=plumbing.HelpFormatter)
     p.add_argument("--delays", default=",".join(map(str, DELAYS)), metavar="D,D,...",
                    help="the delays d to train on")

@@ -52,10 +52,38 @@ class BadResults(Exception):
     """The file is missing or is not a results file; the message says why."""
 
 
+def results_in(path):
+    """The results file that path names: path itself, or the one results file (*.npz)
+    in the folder path. BadResults, saying which file to give, otherwise."""
+    if os.path.isdir(path):
+        found = sorted(n for n in os.listdir(path) if n.endswith(".npz"))
+        if len(found) == 1:
+            return os.path.join(path, found[0])
+        if not found:
+            raise BadResults(f"{path} is a folder with no results file (.npz) in it")
+        raise BadResults(f"{path} is a folder with {len(found)} results files; give one: "
+                         + ", ".join(os.path.join(path, n) for n in found))
+    if not os.path.exists(path):
+        raise BadResults(f"{path}: no such file")
+    return path
+
+
 def load_results(path):
     """The arrays of a results file as a dict; BadResults when it can't be one."""
-    if not os.path.isfile(path):
-        raise BadResults(f"{path}: no such file")
+    path = results_in(path)
+    if not path.endswith(".npz"):
+        folder = os.path.dirname(path) or "."
+        found = sorted(n for n in os.listdir(folder) if n.endswith(".npz"))
+        hint = (f"; the results file is {os.path.join(folder, found[0])}" if len(found) == 1
+                else "; give the .npz file a training script wrote")
+        raise BadResults(f"{path} is not a results file{hint}")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as e:
+        raise BadResults(f"{path}: unreadable ({e.strerror or e})")
+    if magic != b"PK\x03\x04":                   # every .npz is a zip file
+        raise BadResults(f"{path} is not a results file (not an .npz file)")
     try:
         f = np.load(path, allow_pickle=False)
         if not isinstance(f, np.lib.npyio.NpzFile):
@@ -236,6 +264,9 @@ def plot_forecast(r, path):
     else:
         what = (f"the {len(fc)} held-out rows on its own:\nRMSE network "
                 f"{float(r['forecast_rmse']):.3g}{ar}")
+        if "valid_steps" in r:
+            what += (f"; valid for {int(r['valid_steps'])} steps (AR: "
+                     f"{int(r['ar_valid_steps'])})")
     ax.set_title(f"{model_label(r)}, forecast: {what}", fontsize="medium")
     clip_note(ax, fc, np.r_[seed[k - shown:], truth])
     headroom(ax)
@@ -480,7 +511,7 @@ def plot_memory(r, path):
     drift_ax.grid(True, alpha=0.3)
     err = learned - true
     drift_ax.set_title(f"Learned period {learned:.3f} steps, true {true:.3f} ({err:+.3f}, "
-                       f"{100 * err / true:+.2f}%);\namplitude "
+                       f"{100 * err / true:+.2f}%);\namplitude (peak to peak) "
                        f"{float(r['learned_amplitude']):.3f}, true 2" if np.isfinite(learned)
                        else "On its own the network settles: no oscillation, no period",
                        fontsize="medium")
@@ -527,7 +558,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description="Draw the figures of a training run from its "
                                 "saved results file.")
     p.add_argument("--results", default=os.path.join("results", "rnn_cos.npz"),
-                   help="the .npz file a training script wrote (default: %(default)s)")
+                   help="the .npz file a training script wrote, or the folder it wrote it "
+                        "in (default: %(default)s)")
     p.add_argument("--out", default=None,
                    help="folder for the figures (default: the results file's folder)")
     args = p.parse_args(argv)
@@ -536,14 +568,16 @@ def main(argv=None):
                          "installed: install it with 'python -m pip install matplotlib' "
                          "(or -r requirements.txt)\n")
         return 2
-    out = args.out if args.out is not None else (os.path.dirname(args.results) or ".")
     try:
+        results = results_in(args.results)
+        out = args.out if args.out is not None else (os.path.dirname(results) or ".")
         os.makedirs(out, exist_ok=True)
-        paths = plot_file(args.results, out)
+        paths = plot_file(results, out)
     except BadResults as e:
-        sys.stderr.write(f"plot_results.py: error: {e}; run `python rnn_cos.py` "
-                         f"to make a results file\n")
-        return 1
+        named = "results file is" in str(e) or "give one" in str(e)
+        hint = "" if named else "; `python rnn_cos.py` makes one"
+        sys.stderr.write(f"plot_results.py: error: {e}{hint}\n")
+        return 2
     except OSError as e:
         sys.stderr.write(f"plot_results.py: error: cannot write to {out!r}: "
                          f"{e.strerror or e}\n")

@@ -23,11 +23,15 @@ CSV_HIDDEN_SIZES = (16, 32)   # with --csv and no --hidden, both are tried (seri
 
 # ---------------------------------------------------------------------------------------
 # the command line
+SEE_HELP = " (see --help)"
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad argument gets one line on stderr (and exit status 2)."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        message = message.removesuffix(SEE_HELP)
+        self.exit(2, f"{self.prog}: error: {message}{SEE_HELP}\n")
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -37,7 +41,8 @@ class HelpFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action):
         text = action.help or ""
         if ("default" in text or not action.option_strings or action.default is None
-                or action.default is False or action.default == argparse.SUPPRESS):
+                or action.default is False or action.default == []
+                or action.default == argparse.SUPPRESS):
             return text
         return text + " (default: %(default)s)"
 
@@ -63,11 +68,16 @@ fraction = checked(float, lambda v: 0 <= v <= 1, "a fraction from 0 to 1")
 finite_float = checked(float, math.isfinite, "a finite number")
 
 
+def first_paragraph(doc):
+    """A module's docstring's first paragraph, on one line: a script's --help opening."""
+    return " ".join((doc or "").strip().split("\n\n")[0].split())
+
+
 def build_parser(model):
     d = model.DEFAULTS
     p = ArgumentParser(
         prog=f"{model.NAME}.py",
-        description=" ".join((model.__doc__ or "").strip().split("\n\n")[0].split()),
+        description=first_paragraph(model.__doc__),
         epilog=getattr(model, "EPILOG", None), formatter_class=HelpFormatter)
     p.add_argument("--iters", type=positive_int, default=d["iters"],
                    help="training iterations, one window of --steps points each")
@@ -259,10 +269,10 @@ class Run:
         self.stop = StopOnCtrlC().__enter__()
         a = self.args
         hidden = a.hidden or " or ".join(map(str, CSV_HIDDEN_SIZES))
+        rate = (f"learning rate {a.lr:g} (annealed to 0 over the last {a.anneal:.0%})"
+                if a.anneal else f"learning rate {a.lr:g} (constant)")
         self.say(f"{self.model.NAME}: {a.iters:,} iterations of {a.steps} steps, hidden "
-                 f"size {hidden}, learning rate {a.lr:g} (annealed over the last "
-                 f"{a.anneal:.0%}), hprev {a.hprev}, on {self.about}",
-                 flush=True)
+                 f"size {hidden}, {rate}, hprev {a.hprev}, on {self.about}", flush=True)
         self.progress = Progress(a.iters, quiet=a.quiet)
         self.progresses = [self.progress]
         return self
@@ -313,7 +323,7 @@ class Run:
         self.done, self.loss_note = iterations or done, loss_note
         self.progress.finish()
         self.t_train = sum(p.elapsed for p in self.progresses if p.elapsed)
-        self.recent = float(np.mean(losses[-1000:]))
+        self.recent, self.recent_n = float(np.mean(losses[-1000:])), min(done, 1000)
         settings = {**dict(model=self.model.NAME, iters=a.iters, iters_done=done,
                            steps=a.steps, hidden=a.hidden, lr=a.lr, anneal=a.anneal,
                            seed=a.seed, hprev=a.hprev), **settings}
@@ -338,7 +348,8 @@ class Run:
 
     def report(self, summary):
         self.say(f"trained {self.done:,} iterations in {self.t_train:.1f} s "
-                 f"({self.done / self.t_train:,.0f} it/s); mean loss of the last 1,000: "
+                 f"({self.done / self.t_train:,.0f} it/s); mean loss of the last "
+                 f"{self.recent_n:,}: "
                  f"{self.recent:.5f} ({self.loss_note})")
         print(summary)
         self.say(f"wrote {', '.join(self.written)} in "
@@ -371,9 +382,9 @@ class StopOnCtrlC:
 
 
 class Progress:
-    """Prints iteration, loss (raw, and the mean of the last 1,000 iterations),
-    iterations per second and time left: on a terminal one line refreshed in place
-    about 5 times a second; otherwise (output piped to a file) a plain line about every
+    """Prints iteration, loss (raw, and the mean of the last 1,000 iterations, or of all
+    of them before 1,000), iterations per second and time left: on a terminal one line
+    refreshed in place about 5 times a second; otherwise (output piped to a file) a plain line about every
     5% of the run. Silent with quiet=True. `elapsed` is the training time once finished."""
 
     def __init__(self, iters, stream=sys.stdout, quiet=False):
@@ -405,7 +416,7 @@ class Progress:
         left = (self.iters - n) / rate
         width = len(f"{self.iters:,}")
         return (f"iter {n:>{width},}/{self.iters:,}  loss {losses[n - 1]:.5f}  "
-                f"mean of last 1,000 {np.mean(losses[max(0, n - 1000):n]):.5f}  "
+                f"mean of last {min(n, 1000):,} {np.mean(losses[max(0, n - 1000):n]):.5f}  "
                 f"{rate:,.0f} it/s  {left:4.0f} s left")
 
     def finish(self):

@@ -26,6 +26,7 @@ from linear import ar_forecast, ar_one_step, choose_ar
 HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held out
 VALIDATION = 0.2     # the last 20% of the training part is the validation slice
 CHECKS = 100         # the weights are evaluated on the validation slice this many times
+VALID_FRACTION = 0.1 # a forecast is valid until its error exceeds 10% of the series' std
 
 
 # ---------------------------------------------------------------------------------------
@@ -234,6 +235,7 @@ def evaluate(model, params, y, x, n_train, z, mean, std, diff):
     ar = ar_one_step(coef, y, rows)
     fc = forecast(model, params, y, z, mean, std, diff, n_train, len(rows))
     ar_fc = ar_forecast(coef, y[:n_train], len(rows))
+    tolerance = VALID_FRACTION * float(np.std(y))
     return dict(test_x=x[n_train - 1:], test_inputs=y[rows - 1], test_targets=targets,
                 test_predictions=predictions, test_mse=rmse(predictions, targets) ** 2,
                 test_rmse=rmse(predictions, targets), baseline_rmse=rmse(y[rows - 1], targets),
@@ -241,7 +243,17 @@ def evaluate(model, params, y, x, n_train, z, mean, std, diff):
                 series_variance=float(np.var(y)),
                 forecast_x=x, forecast_seed=y[:n_train], forecast_true=targets,
                 forecast=fc, forecast_rmse=rmse(fc, targets), ar_forecast=ar_fc,
-                ar_forecast_rmse=rmse(ar_fc, targets))
+                ar_forecast_rmse=rmse(ar_fc, targets), valid_tolerance=tolerance,
+                valid_steps=valid_steps(fc, targets, tolerance),
+                ar_valid_steps=valid_steps(ar_fc, targets, tolerance))
+
+
+def valid_steps(forecast, truth, tolerance):
+    """The valid prediction time of a forecast: how many steps it stays within
+    `tolerance` of the truth before its error first exceeds it (all of them if it never
+    does)."""
+    off = np.flatnonzero(~(np.abs(np.asarray(forecast) - truth) <= tolerance))
+    return int(off[0]) if len(off) else len(truth)
 
 
 def summary(r, hidden, n_held_out, chosen):
@@ -257,8 +269,11 @@ def summary(r, hidden, n_held_out, chosen):
     line = (f"held-out one-step RMSE over {n_held_out} rows: network {net:.4g}, "
             f"AR({r['ar_order']}) {ar:.4g}, 'same as last value' {same:.4g}  "
             f"(network on {network}; weights of iteration "
-            f"{r['best_iteration']:,}, validation RMSE {r['val_rmse']:.4g}; forecast RMSE "
-            f"{r['forecast_rmse']:.4g})")
+            f"{r['best_iteration']:,}, validation RMSE {r['val_rmse']:.4g})\n"
+            f"forecast of the held-out rows from the end of the training part: RMSE "
+            f"network {r['forecast_rmse']:.4g}, AR({r['ar_order']}) {r['ar_forecast_rmse']:.4g}; "
+            f"valid for {r['valid_steps']} and {r['ar_valid_steps']} steps (until the error "
+            f"first exceeds {r['valid_tolerance']:.3g}, 10% of the series' standard deviation)")
     if net > ar:
         line += (f"\nthe linear AR({r['ar_order']}) model beats the network here: its "
                  f"one-step RMSE is {100 * (1 - ar / net):.0f}% lower")

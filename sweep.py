@@ -6,21 +6,27 @@ median, best and worst of every configuration.
 
 Every run is the cell's own script (rnn_cos.py, lstm_cos.py or gru_cos.py) in a process
 of its own, with the grid's options and --no-plot --quiet: exactly what that script does
-with those settings. BLAS is kept to one thread in each, so the numbers are the same
-whatever --workers is. Options not varied keep each script's own default.
+with those settings (runner.py runs them; BLAS is kept to one thread in each, so the
+numbers are the same whatever --workers is). Options not varied keep each script's own
+default; values that parse the same (0.01 and 1e-2) are one run.
 
 Writes to --out:
   runs.csv     one row per finished run, appended as each one ends: the cell, every
                option of the cell scripts (the varied ones among them), seed, iters,
-               status, train_loss, test_mse, forecast_rmse, learned_period, true_period,
-               for cosine runs the linear model's ar_mse and ar_forecast_rmse, and for
-               --csv runs same_rmse, ar_rmse, choice (what the validation rows
-               chose: levels or differences, and the hidden size unless it was given)
-               and best_iteration; seconds. Run again, the same command redoes
-               nothing, and a wider grid runs only the runs that are missing; an
-               interrupted sweep keeps every finished row.
+               code and data (fingerprints of the code that ran and of the CSV file it
+               read), status, train_loss, test_mse, forecast_rmse, learned_period,
+               true_period, the linear model's ar_mse (cosine runs) and
+               ar_forecast_rmse; for --csv runs same_rmse, ar_rmse, valid_steps and
+               ar_valid_steps (how long each forecast stays within 10% of the series'
+               standard deviation), choice (what the validation rows chose: levels or
+               differences, and the hidden size unless it was given) and
+               best_iteration; seconds. Run again, the same command redoes nothing, a
+               wider grid runs only the runs that are missing, and a row made by other
+               code or from another version of the CSV file is made again (the sweep
+               says how many); an interrupted sweep keeps every finished row.
   summary.md   per configuration, the median, best and worst over the seeds
   sweep.png    each measure against the varied option, a dot per seed, medians marked
+  failed.txt   only if some runs failed: their messages (the sweep then exits 1)
 """
 import argparse
 import csv
@@ -47,9 +53,10 @@ OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
 SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines
 COSINE_METRICS = ("ar_mse", "ar_forecast_rmse")           # the linear model on the cosine
+VALID_METRICS = ("valid_steps", "ar_valid_steps")          # --csv: the forecasts' valid time
 KEY = ["cell", *OPTIONS, "seed", "iters"]          # what a run was asked to do
 COLUMNS = [*KEY, *runner.FINGERPRINT, "status", *METRICS, "true_period", *COSINE_METRICS,
-           "same_rmse", "ar_rmse", "choice", "best_iteration", "seconds"]
+           "same_rmse", "ar_rmse", *VALID_METRICS, "choice", "best_iteration", "seconds"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -113,7 +120,8 @@ def settings_of(model, argv):
         with redirect_stderr(err):
             return plumbing.parse_args(model, argv + ["--no-plot"])
     except SystemExit:
-        message = err.getvalue().strip().split(": error: ", 1)[-1]
+        message = err.getvalue().strip().split(": error: ", 1)[-1].removesuffix(
+            plumbing.SEE_HELP)
         raise ValueError(f"{model.NAME}.py would refuse {' '.join(argv)}: {message}")
 
 
@@ -172,7 +180,7 @@ def grid(out):
 
 
 def parse_args(argv=None):
-    p = plumbing.ArgumentParser(prog="sweep.py", description=__doc__.strip().splitlines()[0],
+    p = plumbing.ArgumentParser(prog="sweep.py", description=plumbing.first_paragraph(__doc__),
                                 formatter_class=plumbing.HelpFormatter)
     p.add_argument("--cells", nargs="+", default=["rnn"], metavar="CELL",
                    help=f"the cells to train: {', '.join(CELLS)} (by default rnn)")
@@ -225,7 +233,7 @@ def run_one(job, out):
                        same_rmse=text(m["baseline_rmse"] if "baseline_rmse" in m
                                       else m["baseline_mse"] ** 0.5),
                        ar_rmse=text(m.get("ar_rmse")),
-                       **{k: text(m[k]) for k in COSINE_METRICS if "ar_rmse" not in m},
+                       **{k: text(m.get(k)) for k in COSINE_METRICS + VALID_METRICS},
                        choice=choice(m, job["row"]),
                        best_iteration=text(m.get("best_iteration")))
             return row
@@ -268,7 +276,7 @@ def summarise(rows, varied):
         entry["choices"] = sorted({r.get("choice", "") for r in ok} - {""})
         entry["choice_counts"] = {c: sum(r.get("choice") == c for r in ok)
                                   for c in entry["choices"]}
-        for m in METRICS + SERIES_METRICS + COSINE_METRICS:
+        for m in METRICS + SERIES_METRICS + COSINE_METRICS + VALID_METRICS:
             values = np.array([number(r.get(m)) for r in ok])
             values = values[np.isfinite(values)]
             if m == "learned_period" and len(values):
@@ -318,14 +326,18 @@ def markdown(table, varied, command):
                           f"{cosine[0]['same_rmse'][0] ** 2:.2e}."]
     if series:
         heads = ["cell", *varied, "seeds", "one-step RMSE: network", "AR(p)",
-                 "same as last value", "chosen on validation", "forecast RMSE"]
+                 "same as last value", "chosen on validation", "forecast RMSE: network",
+                 "AR(p)", "valid steps: network", "AR(p)"]
         lines += ["", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         for e in series:
             chosen = ", ".join(f"{c} {n}x" for c, n in e["choice_counts"].items()) or "-"
             lines.append("| " + " | ".join([*e["config"], seeds(e), cell(e, "test_rmse", ".4g"),
                                              cell(e, "ar_rmse", ".4g"),
                                              cell(e, "same_rmse", ".4g"), chosen,
-                                             cell(e, "forecast_rmse", ".4g")]) + " |")
+                                             cell(e, "forecast_rmse", ".4g"),
+                                             cell(e, "ar_forecast_rmse", ".4g"),
+                                             cell(e, "valid_steps", ".0f"),
+                                             cell(e, "ar_valid_steps", ".0f")]) + " |")
     return "\n".join(lines) + "\n"
 
 

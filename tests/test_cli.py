@@ -194,7 +194,7 @@ def test_plot_results_rejects_bad_files(tiny_run, tmp_path):
     files, marker = bad_files(tmp_path, tiny_run[0] / "rnn_cos.npz")
     for kind, path in files.items():
         p = run("plot_results.py", "--results", str(path), "--out", str(tmp_path / "figs"))
-        assert p.returncode != 0, kind
+        assert p.returncode == 2, kind
         lines = p.stderr.strip().splitlines()
         assert len(lines) == 1, (kind, p.stderr)
         assert str(path) in lines[0] and "python rnn_cos.py" in lines[0], (kind, lines)
@@ -205,6 +205,26 @@ def test_plot_results_rejects_bad_files(tiny_run, tmp_path):
     with np.load(files["pickled"], allow_pickle=True) as f:
         f["loss"]
     assert marker.exists()
+
+
+def test_plot_results_takes_a_folder_and_names_the_results_file(tiny_run, tmp_path):
+    folder = tiny_run[0]
+    npz = folder / "rnn_cos.npz"
+    p = run("plot_results.py", "--results", str(folder), "--out", str(tmp_path / "figs"))
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "figs" / "predictions.png").exists()
+    for wrong in (folder / "metrics.json", folder / "loss.png"):
+        p = run("plot_results.py", "--results", str(wrong), "--out", str(tmp_path / "x"))
+        assert p.returncode == 2
+        assert p.stderr.strip() == (f"plot_results.py: error: {wrong} is not a results "
+                                    f"file; the results file is {npz}")
+        assert "pickle" not in p.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    p = run("plot_results.py", "--results", str(empty))
+    assert p.returncode == 2 and "no results file (.npz) in it" in p.stderr
+    p = run("plot_results.py", "--no-such-option")
+    assert p.returncode == 2
 
 
 @pytest.mark.parametrize("script", ["lstm_cos.py", "gru_cos.py"])
@@ -252,7 +272,8 @@ def test_compare_cells_tiny_run(tmp_path):
     p = run("compare_cells.py", "--iters", "150", "--hidden", "4", "--seeds", "0-1",
             "--quiet", "--out", str(out))
     assert p.returncode == 0, p.stderr
-    assert sorted(os.listdir(out)) == ["compare.json", "compare.png", "runs", "vanishing.png"]
+    assert sorted(os.listdir(out)) == ["compare.json", "compare.png", "runs", "runs.csv",
+                                       "vanishing.png"]
     assert is_png(out / "compare.png") and is_png(out / "vanishing.png")
     summary = json.loads((out / "compare.json").read_text())
     assert set(summary["cells"]) == {"RNN", "LSTM", "GRU"}
@@ -279,3 +300,13 @@ def test_compare_cells_tiny_run(tmp_path):
     assert direct.returncode == 0
     m = json.loads((tmp_path / "direct" / "metrics.json").read_text())
     assert summary["cells"]["RNN"]["test_mse"][1] == m["test_mse"]
+    # the linear model beside them, fitted on each seed's data: the same for every cell
+    for name in ("RNN", "LSTM", "GRU"):
+        assert summary["cells"][name]["ar_mse"][1] == m["ar_mse"]
+    # run again, it resumes: nothing is trained, and the summary is the same
+    stamp = os.path.getmtime(out / "runs" / "rnn-seed0" / "rnn_cos.npz")
+    again = run("compare_cells.py", "--iters", "150", "--hidden", "4", "--seeds", "0-1",
+                "--out", str(out))
+    assert again.returncode == 0 and "6 of 6 runs already in" in again.stdout
+    assert os.path.getmtime(out / "runs" / "rnn-seed0" / "rnn_cos.npz") == stamp
+    assert json.loads((out / "compare.json").read_text()) == summary

@@ -238,12 +238,15 @@ def test_results_and_baselines_in_the_original_units(tmp_path, capsys):
 
 def test_summary_says_when_the_linear_model_wins():
     r = dict(test_rmse=20.0, ar_rmse=18.0, baseline_rmse=30.0, ar_order=9, diff=True,
-             best_iteration=5000, val_rmse=12.5, forecast_rmse=40.0)
+             best_iteration=5000, val_rmse=12.5, forecast_rmse=40.0, ar_forecast_rmse=35.0,
+             valid_steps=3, ar_valid_steps=1, valid_tolerance=4.25)
     text = series.summary(r, 16, 62, chosen=(True, True))
     assert "network 20, AR(9) 18, 'same as last value' 30" in text
     assert "AR(9) model beats the network" in text and "10% lower" in text
     assert "differences with 16 hidden units, both chosen on the validation rows" in text
-    assert "weights of iteration 5,000, validation RMSE 12.5; forecast RMSE 40)" in text
+    assert "weights of iteration 5,000, validation RMSE 12.5)" in text
+    assert ("RMSE network 40, AR(9) 35; valid for 3 and 1 steps (until the error first "
+            "exceeds 4.25, 10% of the series' standard deviation)") in text
     assert ("on differences (chosen on the validation rows) with 16 hidden units;"
             in series.summary(r, 16, 62, chosen=(True, False)))
     assert ("on differences with 16 hidden units (chosen on the validation rows);"
@@ -299,3 +302,11 @@ def test_ar_forecast_feeds_its_predictions_back_by_hand():
     # y[t] = y[t-1] - y[t-2] from (1, 2): 1, -1, -2, -1, 1, 2 (period 6)
     np.testing.assert_allclose(linear.ar_forecast(np.array([0.0, 1.0, -1.0]), [5.0, 1.0, 2.0], 6),
                                [1.0, -1.0, -2.0, -1.0, 1.0, 2.0])
+
+
+def test_valid_prediction_time_by_hand():
+    truth = np.zeros(6)
+    assert series.valid_steps([0.0, 0.05, -0.1, 0.2, 0.0, 0.0], truth, 0.1) == 3
+    assert series.valid_steps([0.3, 0.0, 0.0, 0.0, 0.0, 0.0], truth, 0.1) == 0
+    assert series.valid_steps(np.full(6, 0.09), truth, 0.1) == 6         # never leaves
+    assert series.valid_steps([0.0, np.nan, 0.0, 0.0, 0.0, 0.0], truth, 0.1) == 1
