@@ -185,3 +185,12 @@ def loss_by_position(model, params, data, steps, windows=1000):
         inputs, targets = data.batch_at(s, steps)
         errors[i] = model.predict(params, inputs) - targets
     return np.mean(errors ** 2, axis=0)
+
+
+def vanishing(model, params, resolution, back=100):
+    """How fast the gradient fades going back in time: ||dL/dh_{T-k}|| / ||dL/dh_T|| for
+    k = 0..back, L the loss of the last step of a clean cosine of back + 1 steps (from
+    the cell's hidden_gradients). Shape (back + 1,)."""
+    y = np.cos(np.arange(back + 2) * resolution)
+    norms = np.linalg.norm(model.hidden_gradients(params, y[:-1], y[-1]), axis=1)
+    return norms / norms[0]

@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+import analysis
 import gru_cos
 import lstm_cos
 import plumbing
@@ -55,14 +56,6 @@ def parse_args(argv=None):
     except ValueError as e:
         p.error(str(e))
     return args
-
-
-def vanishing(model, params, resolution):
-    """||dL/dh_{T-k}|| / ||dL/dh_T||, k = 0..BACK, L the loss of the last step of a clean
-    cosine of BACK + 1 steps."""
-    y = np.cos(np.arange(BACK + 2) * resolution)
-    norms = np.linalg.norm(model.hidden_gradients(params, y[:-1], y[-1]), axis=1)
-    return norms / norms[0]
 
 
 def run_folder(args, model, seed):
@@ -119,8 +112,8 @@ def load_run(args, model, seed):
     init = {k: r[f"snap_{k}"][0] for k in model.PARAM_NAMES}     # snapshot at iteration 0
     assert int(r["snap_iters"][0]) == 0
     resolution = float(r["resolution"])
-    r["vanishing_init"] = vanishing(model, init, resolution)
-    r["vanishing_trained"] = vanishing(model, trained, resolution)
+    r["vanishing_init"] = analysis.vanishing(model, init, resolution, BACK)
+    r["vanishing_trained"] = analysis.vanishing(model, trained, resolution, BACK)
     r["parameters"] = sum(v.size for v in trained.values())
     return r
 

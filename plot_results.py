@@ -10,6 +10,8 @@ and, for a run on the cosine,
   learning.png     the forecast at a dozen points of training, one panel each
   learning.gif     the same as an animation, with the loss curve
   memory.png       what the hidden state does, and the oscillator the network became
+  vanishing.png    how far back the gradient of the last step's loss reaches, before and
+                   after training: the vanishing gradient
 Runs headless: no display is needed. The results file is read with allow_pickle=False,
 so it never runs code from the file.
 """
@@ -521,6 +523,41 @@ def plot_memory(r, path):
 
 
 # ---------------------------------------------------------------------------------------
+# vanishing.png
+def plot_vanishing(r, path):
+    """The gradient of the last step's loss with respect to the hidden state k steps
+    back, relative to k = 0, before and after training."""
+    fig = Figure(figsize=(8, 4.5))
+    fig.subplots_adjust(**dict(MARGINS, top=0.88, left=0.12))
+    ax = fig.subplots()
+    floor = 1e-30                                    # the axis ends here
+    tiny = np.finfo(float).tiny
+    label = model_label(r)
+    for key, ls, lw, when in (("vanishing_init", "--", 1.2, "at initialisation"),
+                              ("vanishing_trained", "-", 2, "trained")):
+        g = np.maximum(r[key], tiny)
+        k = np.arange(len(g))
+        below = np.flatnonzero(g < floor)
+        note = f" (below $10^{{-30}}$ from k = {below[0]})" if len(below) else ""
+        ax.plot(k, g, color=COLORS["loss"], ls=ls, lw=lw, label=f"{label}, {when}{note}")
+    steps = int(r["steps"])
+    ax.axvline(steps, color="black", ls=":", lw=1,
+               label=f"training backpropagates {steps} steps (--steps)")
+    trained = np.maximum(r["vanishing_trained"], tiny)
+    at = min(steps, len(trained) - 1)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=floor, top=10)
+    ax.set_xlabel("k, steps back from the last step")
+    ax.set_ylabel(r"$\Vert\partial L/\partial h_{T-k}\Vert \;/\; \Vert\partial L/\partial h_T\Vert$"
+                  "  (log scale)")
+    ax.set_title(f"{label}: the gradient of the last step's loss, k steps back\n"
+                 f"trained, {at} steps back {trained[at]:.1e} of it is left", fontsize="medium")
+    ax.legend(loc="lower left", fontsize="small")
+    ax.grid(True, which="major", alpha=0.3)
+    save_figure(fig, path)
+
+
+# ---------------------------------------------------------------------------------------
 def dots(values):
     """Mark each value with a dot where there are few enough to tell apart."""
     return "." if len(values) <= 200 else None
@@ -547,6 +584,8 @@ def plot_file(npz_path, out):
         plots += [("learning.png", plot_learning), ("learning.gif", plot_learning_gif)]
     if all(k in r for k in MEMORY_KEYS):
         plots.append(("memory.png", plot_memory))
+    if "vanishing_trained" in r:
+        plots.append(("vanishing.png", plot_vanishing))
     paths = []
     for name, plot in plots:
         paths.append(os.path.join(out, name))

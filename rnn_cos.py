@@ -360,9 +360,13 @@ def main(model=None, argv=None):
         results = evaluate(model, params, data)
         # what it learned (analysis.py): on its own it oscillates, with what period? what
         # do its hidden units do? and how did its forecast take shape during training?
+        # and how far back does the gradient of the last step's loss reach, before
+        # training and after (the vanishing gradient)?
         results.update(analysis.what_it_learned(model, params, data.resolution),
                        **analysis.learning(model, snapshots, losses, data.resolution),
-                       position_mse=analysis.loss_by_position(model, params, data, args.steps))
+                       position_mse=analysis.loss_by_position(model, params, data, args.steps),
+                       vanishing_init=analysis.vanishing(model, snapshots[0], data.resolution),
+                       vanishing_trained=analysis.vanishing(model, params, data.resolution))
         settings = dict(noise=args.noise, resolution=data.resolution, points=args.points)
         npz = run.save(params, losses, results, settings, snapshots,
                        loss_note=f"noise variance {args.noise ** 2:g}")

@@ -185,7 +185,7 @@ def test_plot_results_draws_the_learning_and_memory_figures(tmp_path, capsys):
     paths = plot_results.plot_file(str(out / "rnn_cos.npz"), str(tmp_path / "figs"))
     names = sorted(os.path.basename(p) for p in paths)
     assert names == ["forecast.png", "learning.gif", "learning.png", "loss.png",
-                     "memory.png", "predictions.png"]
+                     "memory.png", "predictions.png", "vanishing.png"]
     from PIL import Image
     with Image.open(tmp_path / "figs" / "learning.gif") as gif:
         assert gif.n_frames == 6                           # 0, 50, 100, 200, 500, 600

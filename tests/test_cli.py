@@ -13,7 +13,7 @@ from conftest import ROOT
 
 TINY = ["--iters", "200", "--hidden", "8"]
 FIGURES = ("loss.png", "predictions.png", "forecast.png", "learning.png", "learning.gif",
-           "memory.png")
+           "memory.png", "vanishing.png")
 
 
 def run(script, *args, cwd=None):
@@ -45,8 +45,23 @@ def test_tiny_run_writes_everything(tiny_run):
         assert is_png(out / name)
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("train_loss_last_1000", "test_mse", "forecast_rmse", "train_seconds",
-                "iters_per_second", "settings"):
+                "iters_per_second", "settings", "ar_mse", "ar_forecast_rmse", "ar_order"):
         assert key in metrics
+    # the linear model is named in the summary line, next to the network
+    assert f"linear AR({metrics['ar_order']}) {metrics['ar_mse']:.2e}" in p.stdout
+    # the vanishing gradient, before and after training, from the saved weights alone
+    import analysis
+    import rnn_cos
+    with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
+        r = {k: f[k] for k in f.files}
+    trained = {k: r[k] for k in rnn_cos.PARAM_NAMES}
+    first = {k: r[f"snap_{k}"][0] for k in rnn_cos.PARAM_NAMES}
+    assert int(r["snap_iters"][0]) == 0
+    for weights, key in ((trained, "vanishing_trained"), (first, "vanishing_init")):
+        y = np.cos(np.arange(102) * 0.5)
+        g = np.linalg.norm(rnn_cos.hidden_gradients(weights, y[:-1], y[-1]), axis=1)
+        np.testing.assert_allclose(r[key], g / g[0], rtol=1e-12)
+    assert analysis.vanishing(rnn_cos, trained, 0.5)[20] == pytest.approx(r["vanishing_trained"][20])
     assert metrics["settings"]["iters"] == 200
     assert "one-step test MSE" in p.stdout and p.stderr == ""
     # piped output: plain lines, no carriage returns
