@@ -229,6 +229,7 @@ def plot_compare(args, runs, summary, path):
 
 def plot_vanishing(args, runs, path):
     from matplotlib.figure import Figure
+    from plot_results import vanishing_axes
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax = fig.subplots()
     k = np.arange(BACK + 1)
@@ -246,14 +247,7 @@ def plot_vanishing(args, runs, path):
             if key == "vanishing_trained":
                 ax.fill_between(k, curves.min(0), curves.max(0), color=COLORS[model],
                                 alpha=0.15, lw=0)
-    steps = rnn_cos.DEFAULTS["steps"]
-    ax.axvline(steps, color="black", ls=":", lw=1,
-               label=f"training backpropagates {steps} steps (--steps)")
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=floor, top=10)
-    ax.set_xlabel("k, steps back from the last step")
-    ax.set_ylabel(r"$\Vert\partial L/\partial h_{T-k}\Vert \;/\; \Vert\partial L/\partial h_T\Vert$"
-                  "  (log scale)")
+    vanishing_axes(ax, rnn_cos.DEFAULTS["steps"], floor)
     ax.set_title(f"The last step's gradient, k steps back: median of {len(args.seeds)} "
                  f"seeds (band: trained, all seeds)", fontsize="medium")
     ax.legend(ncol=2, fontsize="x-small", loc="lower left")
@@ -265,8 +259,7 @@ def main(argv=None):
     args = parse_args(argv)
     say = (lambda *a, **k: None) if args.quiet else print
     if not plumbing.matplotlib_installed():
-        return plumbing.fail("compare_cells.py", "the figures need matplotlib, which is not "
-                             "installed: install it with 'python -m pip install matplotlib'", 2)
+        return plumbing.fail("compare_cells.py", plumbing.NO_MATPLOTLIB, 2)
     problem = plumbing.check_out_folder(args.out)
     if problem:
         return plumbing.fail("compare_cells.py", problem, 2)

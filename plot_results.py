@@ -23,7 +23,7 @@ import zipfile
 
 import numpy as np
 
-from plumbing import write_atomic
+from plumbing import NO_MATPLOTLIB, fail, write_atomic
 
 try:
     import matplotlib
@@ -183,7 +183,7 @@ def plot_predictions(r, path):
     x, targets, pred = r["test_x"][1:], r["test_targets"], r["test_predictions"]
     warmup = int(r["warmup"])
     ar = "ar_predictions" in r                    # the linear model beside the network
-    ar_name = f"linear AR({int(r['ar_order'])})" if ar else ""
+    ar_name = ar_label(r) if ar else ""
     fig = Figure(figsize=(8, 5.5))
     fig.subplots_adjust(**dict(MARGINS, bottom=0.09, top=0.92, hspace=0.06))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[2.2, 1])
@@ -254,12 +254,17 @@ def plot_forecast(r, path):
             label="network, fed its own output")
     if "ar_forecast" in r:
         ax.plot(x[k - 1:], np.r_[seed[-1], r["ar_forecast"]], color=COLORS["ar"], lw=1.2,
-                ls=":", label=f"linear AR({int(r['ar_order'])}), fed its own output")
+                ls=":", label=f"{ar_label(r)}, fed its own output")
+    if "drift_forecast" in r:
+        ax.plot(x[k - 1:], np.r_[seed[-1], r["drift_forecast"]], color=COLORS["baseline"],
+                lw=1, ls="--", label="drift line")
     ax.axvline(x[k - 1], color="black", ls=":", lw=1)
     ax.set_xlabel(str(r["x_label"]))
     ax.set_ylabel(str(r["y_label"]))
     ar = (f", AR({int(r['ar_order'])}) {float(r['ar_forecast_rmse']):.3g}"
           if "ar_forecast_rmse" in r else "")
+    if "drift_rmse" in r:
+        ar += f", drift line {float(r['drift_rmse']):.3g}"
     if int(r["warmup"]):
         what = (f"{len(fc)} steps on its own after {k} true values:\nRMSE network "
                 f"{float(r['forecast_rmse']):.3g}{ar}; {period_text(r)}")
@@ -541,20 +546,26 @@ def plot_vanishing(r, path):
         note = f" (below $10^{{-30}}$ from k = {below[0]})" if len(below) else ""
         ax.plot(k, g, color=COLORS["loss"], ls=ls, lw=lw, label=f"{label}, {when}{note}")
     steps = int(r["steps"])
-    ax.axvline(steps, color="black", ls=":", lw=1,
-               label=f"training backpropagates {steps} steps (--steps)")
+    vanishing_axes(ax, steps, floor)
     trained = np.maximum(r["vanishing_trained"], tiny)
     at = min(steps, len(trained) - 1)
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=floor, top=10)
-    ax.set_xlabel("k, steps back from the last step")
-    ax.set_ylabel(r"$\Vert\partial L/\partial h_{T-k}\Vert \;/\; \Vert\partial L/\partial h_T\Vert$"
-                  "  (log scale)")
     ax.set_title(f"{label}: the gradient of the last step's loss, k steps back\n"
                  f"trained, {at} steps back {trained[at]:.1e} of it is left", fontsize="medium")
     ax.legend(loc="lower left", fontsize="small")
     ax.grid(True, which="major", alpha=0.3)
     save_figure(fig, path)
+
+
+def vanishing_axes(ax, steps, floor):
+    """What every figure of the vanishing gradient shares: the line at --steps, the log
+    axis down to floor, the labels."""
+    ax.axvline(steps, color="black", ls=":", lw=1,
+               label=f"training backpropagates {steps} steps (--steps)")
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=floor, top=10)
+    ax.set_xlabel("k, steps back from the last step")
+    ax.set_ylabel(r"$\Vert\partial L/\partial h_{T-k}\Vert \;/\; \Vert\partial L/\partial h_T\Vert$"
+                  "  (log scale)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -567,6 +578,14 @@ def headroom(ax, frac=0.3):
     """Extend the y axis upwards so that a legend at the top covers no data."""
     lo, hi = ax.get_ylim()
     ax.set_ylim(lo, hi + frac * (hi - lo))
+
+
+def ar_label(r):
+    """'linear AR(p)', and on a CSV series whether on the levels or the changes."""
+    where = ""
+    if "ar_diff" in r:
+        where = " on the changes" if bool(r["ar_diff"]) else " on the levels"
+    return f"linear AR({int(r['ar_order'])}){where}"
 
 
 def model_label(r):
@@ -603,10 +622,7 @@ def main(argv=None):
                    help="folder for the figures (default: the results file's folder)")
     args = p.parse_args(argv)
     if matplotlib is None:
-        sys.stderr.write("plot_results.py: error: the figures need matplotlib, which is not "
-                         "installed: install it with 'python -m pip install matplotlib' "
-                         "(or -r requirements.txt)\n")
-        return 2
+        return fail("plot_results.py", NO_MATPLOTLIB, 2)
     try:
         results = results_in(args.results)
         out = args.out if args.out is not None else (os.path.dirname(results) or ".")

@@ -149,11 +149,12 @@ def parse_args(model, argv=None):
     if too_big:
         parser.error(too_big)
     if not args.no_plot and not matplotlib_installed():
-        sys.stderr.write(f"{parser.prog}: error: the figures need matplotlib, which is not "
-                         f"installed: install it with 'python -m pip install matplotlib' "
-                         f"(or -r requirements.txt), or run with --no-plot\n")
-        sys.exit(2)
+        sys.exit(fail(parser.prog, f"{NO_MATPLOTLIB}, or run with --no-plot", 2))
     return args
+
+
+NO_MATPLOTLIB = ("the figures need matplotlib, which is not installed: install it with "
+                 "'python -m pip install matplotlib' (or -r requirements.txt)")
 
 
 def matplotlib_installed():

@@ -108,6 +108,10 @@ def forward(params, inputs, hprev):
 def lossFun(params, inputs, targets, hprev):
     """Forward pass, mean squared error and backpropagation through time.
 
+    The article's form, with dicts indexed by time and every gradient summed inside
+    the loop, is minchar_literal.lossFun_literal: the same numbers (the tests hold them
+    equal), written there step by step and here for speed.
+
     inputs, targets: shape (T,); targets[t] is the value that follows inputs[t].
     hprev: (H,1), the hidden state before the first input.
     Returns (loss, grads, h_last): loss = 1/T sum_t (y_t - target_t)^2 as a float; grads,

@@ -21,7 +21,8 @@ import numpy as np
 
 import plumbing
 from data import SeriesData, read_csv_column
-from linear import ar_forecast, ar_one_step, choose_ar
+from linear import (ar_changes, ar_changes_forecast, ar_changes_one_step, ar_forecast,
+                    ar_one_step, choose_ar, diebold_mariano)
 
 HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held out
 VALIDATION = 0.2     # the last 20% of the training part is the validation slice
@@ -169,7 +170,7 @@ def main(model, args, method):
                                       c["diff"], c["hidden"]))
         d, params = t["diff"], t["kept"][t["best"]]
         z, mean, std = prepared[d]
-        results = evaluate(model, params, y, x, n_train, z, mean, std, d)
+        results = evaluate(model, params, y, x, n_fit, n_train, z, mean, std, d)
         # for comparison only (nothing is chosen on it): the weights of the last iteration
         last = t["kept"].get(len(t["losses"]), params)
         rows = np.arange(n_train, n)
@@ -223,27 +224,57 @@ def labels(x_label, column, path):
             "series": f"{column} ({os.path.basename(path)})"}
 
 
-def evaluate(model, params, y, x, n_train, z, mean, std, diff):
+def linear_model(y, n_fit, n_train):
+    """The linear baseline, fair to the network: AR(p) on the levels and AR(p) on the
+    changes, each p by AIC; the one kept is the one with the lower one-step RMSE on the
+    validation rows [n_fit, n_train) when fitted on the fit rows, as the network's
+    representation is chosen. Returns {False: levels, True: changes}, each (p, coef)
+    refitted on the whole training part, and the representation chosen."""
+    val_rows = np.arange(n_fit, n_train)
+    on_fit = {False: choose_ar(y[:n_fit]), True: ar_changes(y[:n_fit])}
+    val = {d: rmse(ar_predict(d, coef, y, val_rows), y[val_rows]) for d, (_, coef) in on_fit.items()}
+    chosen = min(val, key=lambda d: (val[d], d))
+    return {False: choose_ar(y[:n_train]), True: ar_changes(y[:n_train])}, chosen
+
+
+def ar_predict(diff, coef, y, rows):
+    """One-step predictions of y[rows] by AR(p) on the changes (diff) or the levels."""
+    return ar_changes_one_step(coef, y, rows) if diff else ar_one_step(coef, y, rows)
+
+
+def evaluate(model, params, y, x, n_fit, n_train, z, mean, std, diff):
     """On the held-out rows y[n_train:], in the original units: the network's one-step
-    predictions (it reads the true series from its start, h = 0 at the first row), the
-    'same as last value' and AR(p) baselines, and the network's forecast from the end
-    of the training part."""
+    predictions (it reads the true series from its start, h = 0 at the first row) next
+    to 'same as last value' and the linear model (linear_model: AR(p) on the levels or
+    on the changes, chosen on the validation rows), with a Diebold-Mariano test of the
+    network against the linear model; and the forecasts from the end of the training
+    part: the network's, the linear model's and the drift line's (the last training
+    value plus the mean change of the training part per step)."""
     rows = np.arange(n_train, len(y))
     targets = y[rows]
     predictions = one_step(model, params, y, z, mean, std, diff)[rows]
-    p, coef = choose_ar(y[:n_train])
-    ar = ar_one_step(coef, y, rows)
+    ars, ar_diff = linear_model(y, n_fit, n_train)
+    both = {d: ar_predict(d, coef, y, rows) for d, (_, coef) in ars.items()}
+    p, coef = ars[ar_diff]
+    ar = both[ar_diff]
+    dm_stat, dm_pvalue = diebold_mariano(predictions - targets, ar - targets)
     fc = forecast(model, params, y, z, mean, std, diff, n_train, len(rows))
-    ar_fc = ar_forecast(coef, y[:n_train], len(rows))
+    ar_fc = (ar_changes_forecast if ar_diff else ar_forecast)(coef, y[:n_train], len(rows))
+    steps = np.arange(1, len(rows) + 1)
+    drift = y[n_train - 1] + steps * (y[n_train - 1] - y[0]) / (n_train - 1)
     tolerance = VALID_FRACTION * float(np.std(y))
     return dict(test_x=x[n_train - 1:], test_inputs=y[rows - 1], test_targets=targets,
                 test_predictions=predictions, test_mse=rmse(predictions, targets) ** 2,
                 test_rmse=rmse(predictions, targets), baseline_rmse=rmse(y[rows - 1], targets),
-                ar_predictions=ar, ar_rmse=rmse(ar, targets), ar_order=p,
-                series_variance=float(np.var(y)),
+                ar_predictions=ar, ar_rmse=rmse(ar, targets), ar_order=p, ar_diff=ar_diff,
+                ar_levels_rmse=rmse(both[False], targets),
+                ar_changes_rmse=rmse(both[True], targets),
+                ar_levels_order=ars[False][0], ar_changes_order=ars[True][0],
+                dm_stat=dm_stat, dm_pvalue=dm_pvalue, series_variance=float(np.var(y)),
                 forecast_x=x, forecast_seed=y[:n_train], forecast_true=targets,
                 forecast=fc, forecast_rmse=rmse(fc, targets), ar_forecast=ar_fc,
-                ar_forecast_rmse=rmse(ar_fc, targets), valid_tolerance=tolerance,
+                ar_forecast_rmse=rmse(ar_fc, targets), drift_forecast=drift,
+                drift_rmse=rmse(drift, targets), valid_tolerance=tolerance,
                 valid_steps=valid_steps(fc, targets, tolerance),
                 ar_valid_steps=valid_steps(ar_fc, targets, tolerance))
 
@@ -257,26 +288,38 @@ def valid_steps(forecast, truth, tolerance):
 
 
 def summary(r, hidden, n_held_out, chosen):
-    """The line the run ends with: the network against both baselines, in words too.
-    chosen: (whether levels or differences, whether the hidden size) was chosen on the
-    validation rows."""
+    """The lines the run ends with: the network against the baselines, one step ahead
+    and on its own, in words too. chosen: (whether levels or differences, whether the
+    hidden size) was chosen on the validation rows."""
     net, ar, same = r["test_rmse"], r["ar_rmse"], r["baseline_rmse"]
     what, size = ("differences" if r["diff"] else "levels"), f"{hidden} hidden units"
     network = {(True, True): f"{what} with {size}, both chosen on the validation rows",
                (True, False): f"{what} (chosen on the validation rows) with {size}",
                (False, True): f"{what} with {size} (chosen on the validation rows)",
                (False, False): f"{what} with {size}"}[tuple(map(bool, chosen))]
-    line = (f"held-out one-step RMSE over {n_held_out} rows: network {net:.4g}, "
-            f"AR({r['ar_order']}) {ar:.4g}, 'same as last value' {same:.4g}  "
-            f"(network on {network}; weights of iteration "
-            f"{r['best_iteration']:,}, validation RMSE {r['val_rmse']:.4g})\n"
+    ar_name = f"AR({r['ar_order']}) on the {'changes' if r['ar_diff'] else 'levels'}"
+    line = (f"held-out one-step RMSE over {n_held_out} rows: network {net:.4g}, linear "
+            f"{ar_name} {ar:.4g}, 'same as last value' {same:.4g}  (network on {network}; "
+            f"weights of iteration {r['best_iteration']:,}, validation RMSE "
+            f"{r['val_rmse']:.4g}; the linear model's levels or changes chosen on the "
+            f"validation rows too)\n"
             f"forecast of the held-out rows from the end of the training part: RMSE "
-            f"network {r['forecast_rmse']:.4g}, AR({r['ar_order']}) {r['ar_forecast_rmse']:.4g}; "
-            f"valid for {r['valid_steps']} and {r['ar_valid_steps']} steps (until the error "
-            f"first exceeds {r['valid_tolerance']:.3g}, 10% of the series' standard deviation)")
-    if net > ar:
-        line += (f"\nthe linear AR({r['ar_order']}) model beats the network here: its "
-                 f"one-step RMSE is {100 * (1 - ar / net):.0f}% lower")
-    elif net > same:
+            f"network {r['forecast_rmse']:.4g}, {ar_name} {r['ar_forecast_rmse']:.4g}, drift "
+            f"line {r['drift_rmse']:.4g}; valid for {r['valid_steps']} and "
+            f"{r['ar_valid_steps']} steps (until the error first exceeds "
+            f"{r['valid_tolerance']:.3g}, 10% of the series' standard deviation)")
+    p = r["dm_pvalue"]
+    if not np.isfinite(p) or p >= 0.05:
+        line += (f"\nthe network and the linear model are not significantly different one "
+                 f"step ahead (Diebold-Mariano p = {p:.2g})")
+    else:
+        better = "network" if net < ar else f"linear model, {ar_name},"
+        line += (f"\nthe {better} is significantly better one step ahead (Diebold-Mariano "
+                 f"p = {p:.2g}): its RMSE is {100 * (1 - min(net, ar) / max(net, ar)):.0f}% lower")
+    other = r["ar_changes_rmse"] if not r["ar_diff"] else r["ar_levels_rmse"]
+    if other < net:
+        line += (f"\nAR on the {'levels' if r['ar_diff'] else 'changes'} ({other:.4g}), not "
+                 f"chosen on the validation rows, beats the network too")
+    if net > same:
         line += "\nrepeating the last value beats the network here"
     return line

@@ -1,6 +1,6 @@
 """Time training iterations of rnn_cos.py (its training loop: a window, lossFun, the
 Adagrad step) against the literal per-timestep min-char-rnn formulation
-(tests/minchar_literal.py), side by side in one process, at the same hidden size, on
+(minchar_literal.py), side by side in one process, at the same hidden size, on
 the same windows.
 
     python benchmarks/bench_train.py                 # hidden sizes 100 and 32
@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+sys.path.insert(0, ROOT)
 
 import rnn_cos                                               # noqa: E402
 from data import CosineData                                  # noqa: E402

@@ -140,7 +140,13 @@ def test_csv_evaluation_with_hand_built_models():
     n_train = 48
     z, mean, std = series.representation(y, 38, diff=False)
     # 'same as last value' in normalised units is 'same as last value' in the original ones
-    res = series.evaluate(Repeat(r), None, y, x, n_train, z, mean, std, False)
+    res = series.evaluate(Repeat(r), None, y, x, 38, n_train, z, mean, std, False)
+    # the drift line: the last training value plus the mean change per step
+    steps = np.arange(1, len(y) - n_train + 1)
+    np.testing.assert_allclose(res["drift_forecast"],
+                               y[47] + steps * (y[47] - y[0]) / 47, rtol=1e-12)
+    # the linear model of an exact cosine is exact, on the levels or on the changes
+    assert res["ar_rmse"] < 1e-8
     assert res["test_rmse"] == pytest.approx(res["baseline_rmse"], rel=1e-12)
     expected = np.sqrt(np.mean((y[n_train:] - y[n_train - 1:-1]) ** 2))
     assert res["baseline_rmse"] == pytest.approx(expected, rel=1e-12)

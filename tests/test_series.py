@@ -228,10 +228,19 @@ def test_results_and_baselines_in_the_original_units(tmp_path, capsys):
     held = y[247:]
     np.testing.assert_array_equal(r["test_targets"], held)
     assert m["baseline_rmse"] == pytest.approx(np.sqrt(np.mean((held - y[246:-1]) ** 2)))
+    # both linear models, by least squares on the 247 training rows, written out here
     p, coef = linear.choose_ar(y[:247])
-    assert m["ar_order"] == p
-    assert m["ar_rmse"] == pytest.approx(
-        np.sqrt(np.mean((linear.ar_one_step(coef, y, np.arange(247, 309)) - held) ** 2)))
+    assert m["ar_levels_order"] == p
+    levels = coef[0] + sum(coef[i] * y[247 - i:309 - i] for i in range(1, p + 1))
+    assert m["ar_levels_rmse"] == pytest.approx(np.sqrt(np.mean((levels - held) ** 2)))
+    q, dcoef = linear.choose_ar(np.diff(y[:247]))
+    d = np.diff(y)                                    # d[t - 1] = y[t] - y[t - 1]
+    changes = y[246:308] + dcoef[0] + sum(dcoef[i] * d[246 - i:308 - i] for i in range(1, q + 1))
+    assert m["ar_changes_order"] == q
+    assert m["ar_changes_rmse"] == pytest.approx(np.sqrt(np.mean((changes - held) ** 2)))
+    # the one chosen on the validation rows (the sunspots: the changes) is 'the' linear model
+    assert m["ar_diff"] is True and m["ar_order"] == q
+    assert m["ar_rmse"] == m["ar_changes_rmse"]
     assert m["diff"] is False and [c["diff"] for c in m["candidates"]] == [False]
     assert m["test_rmse"] == pytest.approx(np.sqrt(np.mean((r["test_predictions"] - held) ** 2)))
 
@@ -239,21 +248,28 @@ def test_results_and_baselines_in_the_original_units(tmp_path, capsys):
 def test_summary_says_when_the_linear_model_wins():
     r = dict(test_rmse=20.0, ar_rmse=18.0, baseline_rmse=30.0, ar_order=9, diff=True,
              best_iteration=5000, val_rmse=12.5, forecast_rmse=40.0, ar_forecast_rmse=35.0,
-             valid_steps=3, ar_valid_steps=1, valid_tolerance=4.25)
+             valid_steps=3, ar_valid_steps=1, valid_tolerance=4.25, ar_diff=False,
+             ar_levels_rmse=18.0, ar_changes_rmse=19.0, drift_rmse=50.0, dm_stat=2.5,
+             dm_pvalue=0.01)
     text = series.summary(r, 16, 62, chosen=(True, True))
-    assert "network 20, AR(9) 18, 'same as last value' 30" in text
-    assert "AR(9) model beats the network" in text and "10% lower" in text
+    assert "network 20, linear AR(9) on the levels 18, 'same as last value' 30" in text
+    assert ("the linear model, AR(9) on the levels, is significantly better one step ahead "
+            "(Diebold-Mariano p = 0.01): its RMSE is 10% lower") in text
     assert "differences with 16 hidden units, both chosen on the validation rows" in text
-    assert "weights of iteration 5,000, validation RMSE 12.5)" in text
-    assert ("RMSE network 40, AR(9) 35; valid for 3 and 1 steps (until the error first "
-            "exceeds 4.25, 10% of the series' standard deviation)") in text
+    assert "weights of iteration 5,000, validation RMSE 12.5;" in text
+    assert ("RMSE network 40, AR(9) on the levels 35, drift line 50; valid for 3 and 1 steps "
+            "(until the error first exceeds 4.25, 10% of the series' standard deviation)") in text
+    assert "AR on the changes (19), not chosen on the validation rows, beats the network too" in text
+    r["dm_pvalue"] = 0.43
+    assert ("the network and the linear model are not significantly different one step ahead "
+            "(Diebold-Mariano p = 0.43)") in series.summary(r, 16, 62, chosen=(True, True))
     assert ("on differences (chosen on the validation rows) with 16 hidden units;"
             in series.summary(r, 16, 62, chosen=(True, False)))
     assert ("on differences with 16 hidden units (chosen on the validation rows);"
             in series.summary(r, 16, 62, chosen=(False, True)))
-    r["ar_rmse"] = 21.0
+    r.update(ar_rmse=21.0, ar_levels_rmse=21.0, ar_changes_rmse=22.0)
     text = series.summary(r, 8, 62, chosen=(False, False))
-    assert "beats" not in text and "chosen" not in text and "with 8 hidden units;" in text
+    assert "beats" not in text and "(network on differences with 8 hidden units;" in text
 
 
 @pytest.mark.parametrize("args, words", [
@@ -310,3 +326,74 @@ def test_valid_prediction_time_by_hand():
     assert series.valid_steps([0.3, 0.0, 0.0, 0.0, 0.0, 0.0], truth, 0.1) == 0
     assert series.valid_steps(np.full(6, 0.09), truth, 0.1) == 6         # never leaves
     assert series.valid_steps([0.0, np.nan, 0.0, 0.0, 0.0, 0.0], truth, 0.1) == 1
+
+
+def test_ar_on_the_changes_by_hand():
+    y = np.array([1.0, 2.0, 4.0, 7.0])        # changes 1, 2, 3
+    # change[t] = 1 + change[t-1]: y[3] = y[2] + 1 + (y[2] - y[1]) = 4 + 1 + 2
+    np.testing.assert_allclose(linear.ar_changes_one_step(np.array([1.0, 1.0]), y, [2, 3]),
+                               [2.0 + 1 + 1, 4.0 + 1 + 2])
+    # on its own from (1, 2, 4): changes 3, 4, 5 added up from 4
+    np.testing.assert_allclose(linear.ar_changes_forecast(np.array([1.0, 1.0]), y[:3], 3),
+                               [7.0, 11.0, 16.0])
+
+
+def test_the_linear_model_is_chosen_on_the_validation_rows_only():
+    rng = np.random.default_rng(0)
+    walk = np.cumsum(0.5 + rng.normal(size=300))
+    steady = ar_series([0.0, 0.5], 300, seed=1)      # stationary: changes over-difference it
+    for y in (walk, steady):
+        ars, chosen = series.linear_model(y, 192, 240)
+        # by hand: each fitted on the 192 fit rows, scored on the 48 validation rows
+        p, c = linear.choose_ar(y[:192])
+        q, dc = linear.choose_ar(np.diff(y[:192]))
+        rows = np.arange(192, 240)
+        lev = c[0] + sum(c[i] * y[rows - i] for i in range(1, p + 1))
+        d = np.diff(y)
+        chg = y[rows - 1] + dc[0] + sum(dc[i] * d[rows - 1 - i] for i in range(1, q + 1))
+        val = {False: np.mean((lev - y[rows]) ** 2), True: np.mean((chg - y[rows]) ** 2)}
+        assert chosen == min(val, key=val.get)
+        # and the test uses them refitted on the whole training part
+        np.testing.assert_array_equal(ars[False][1], linear.choose_ar(y[:240])[1])
+        np.testing.assert_array_equal(ars[True][1], linear.choose_ar(np.diff(y[:240]))[1])
+    assert chosen is False                           # the stationary series: the levels
+    ars, chosen = series.linear_model(walk, 192, 240)
+    # what lies after the training part changes nothing
+    other = walk.copy()
+    other[240:] = -other[240:] * 10
+    again, chosen_again = series.linear_model(other, 192, 240)
+    assert chosen_again == chosen
+    for d in (False, True):
+        np.testing.assert_array_equal(again[d][1], ars[d][1])
+
+
+def test_diebold_mariano_worked_out_by_hand():
+    # d = a^2 - b^2 = 0, 3, 8: mean 11/3, variance (divisor n) 294/27,
+    # DM = (11/3) / sqrt(294/81) = 33 / sqrt(294), corrected by sqrt((n-1)/n) = sqrt(2/3);
+    # Student's t with 2 degrees of freedom: P(|T| > t) = 1 - t / sqrt(2 + t^2)
+    stat, p = linear.diebold_mariano([1.0, 2.0, 3.0], [1.0, 1.0, 1.0])
+    t = 33 / np.sqrt(294) * np.sqrt(2 / 3)
+    assert stat == pytest.approx(t, rel=1e-12)
+    assert p == pytest.approx(1 - t / np.sqrt(2 + t * t), rel=1e-10)
+    stat, _ = linear.diebold_mariano([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])
+    assert stat == pytest.approx(-t, rel=1e-12)                 # negative: a is better
+    assert np.isnan(linear.diebold_mariano([1.0, 2.0], [1.0, 2.0])[1])
+
+
+@pytest.mark.parametrize("a, b, closed_form", [
+    (1.0, 1.0, lambda x: x), (3.0, 1.0, lambda x: x ** 3),
+    (1.0, 2.5, lambda x: 1 - (1 - x) ** 2.5),
+])
+def test_incomplete_beta_against_closed_forms(a, b, closed_form):
+    for x in (0.01, 0.2, 0.5, 0.77, 0.99):
+        assert linear.incomplete_beta(a, b, x) == pytest.approx(closed_form(x), rel=1e-12)
+
+
+def test_student_t_tail_against_closed_forms():
+    for t in (0.0, 0.3, 1.0, 2.5, 40.0):
+        # one degree of freedom: the Cauchy distribution; two: 1/2 - t / (2 sqrt(2 + t^2))
+        assert linear.student_t_sf(t, 1) == pytest.approx(0.5 - np.arctan(t) / np.pi, rel=1e-10)
+        assert linear.student_t_sf(t, 2) == pytest.approx(0.5 - t / (2 * np.sqrt(2 + t * t)),
+                                                          rel=1e-10)
+    # the familiar two-sided 5% point of t with 60 degrees of freedom, 2.000
+    assert 2 * linear.student_t_sf(2.000, 60) == pytest.approx(0.0500, abs=2e-4)

@@ -1,7 +1,13 @@
-"""The vanilla RNN written literally, step by step, the way min-char-rnn writes it:
-dicts xs, hs, ys indexed by time, column vectors, and every weight gradient summed
-inside the backward loop. Slow and plain on purpose: it is the oracle the fast lossFun
-is tested against, and the baseline benchmarks/bench_train.py times it against.
+"""The vanilla RNN written the way the article (and min-char-rnn) writes it: dicts xs,
+hs, ys indexed by time, column vectors, every weight gradient summed inside the
+backward loop, and Adagrad one array at a time with zip-like loops over the weights,
+their gradients and their memories.
+
+Read it next to rnn_cos.py's lossFun, the same computation written for speed: there
+only the truly sequential work stays in the time loops, and each weight gradient is
+one matrix product after them. The tests (tests/test_rnn_gradients.py,
+tests/test_training.py) hold the two equal, gradient for gradient and weight for
+weight over whole training runs; benchmarks/bench_train.py times them side by side.
 """
 import numpy as np
 
