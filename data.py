@@ -176,21 +176,20 @@ def read_csv_column(path, column=None):
     column counts as numeric when most of its cells are numbers: a stray bad cell in it
     is then reported, not passed over).
     Returns (y, x, x_label, column): y the column's values, shape (N,); x the first column
-    when it is another numeric, strictly increasing one (a year, a time), else the row
-    numbers 0..N-1, with its name as x_label. Raises ValueError with a message that names
-    the file (and the line, for a bad cell) on anything it cannot use.
+    when it is another numeric or date (YYYY-MM, YYYY-MM-DD; as decimal years) column,
+    strictly increasing (a year, a time), else the row numbers 0..N-1, with its name as
+    x_label. A file separated by semicolons is read with its decimal commas. Raises
+    ValueError with a message that names the file (and the line) on anything it cannot
+    use: a row with more cells than the header, a time column that decreases (newest
+    first) or repeats a value, a bad cell.
     """
-    rows, lines = [], []                     # the rows, and the line each one ends on
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            for row in reader:
-                rows.append(row)
-                lines.append(reader.line_num)
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
-    except csv.Error as e:
-        raise ValueError(f"{path} is not a readable CSV file: {e}")
+    rows, lines = read_rows(path, ",")      # the rows, and the line each one ends on
+    first_row = next((r for r in rows if any(c.strip() for c in r)), [])
+    decimal_comma = False
+    if len(first_row) == 1 and ";" in first_row[0]:
+        # separated by semicolons, as spreadsheets write where the decimal mark is a comma
+        rows, lines = read_rows(path, ";")
+        decimal_comma = True
     filled = [i for i, r in enumerate(rows) if any(cell.strip() for cell in r)]
     if not filled:
         raise ValueError(f"{path} is empty")
@@ -205,9 +204,20 @@ def read_csv_column(path, column=None):
     body, lines = rows[first + 1:last + 1], lines[first + 1:last + 1]
     if not body:
         raise ValueError(f"{path} has a header but no rows of data")
+    for r, line in zip(body, lines):
+        extra = [c for c in r[len(header):] if c.strip()]
+        if extra:
+            raise ValueError(f"{path}, line {line}: {len(r)} cells, but the header names "
+                             f"{len(header)} columns (numbers with unquoted thousands "
+                             f"separators, such as 2,710.349? write them as 2710.349, or "
+                             f"quote them)")
 
     def cells(j):
-        return [r[j].strip() if j < len(r) else "" for r in body]
+        column = [r[j].strip() if j < len(r) else "" for r in body]
+        if decimal_comma:               # 3,14 is 3.14 in a file separated by semicolons
+            column = [c.replace(",", ".") if c.count(",") == 1 and "." not in c else c
+                      for c in column]
+        return column
 
     if column is None:
         numeric = [j for j in range(len(header))
@@ -233,11 +243,64 @@ def read_csv_column(path, column=None):
         raise ValueError(f"column {name!r} of {path} is constant ({y[0]:g} in every row): "
                          f"there is nothing to learn")
     x, x_label = np.arange(len(y), dtype=float), "row"
-    if j != 0 and all(is_number(c) for c in cells(0)):
-        x0 = np.array([float(c) for c in cells(0)])
-        if np.all(np.diff(x0) > 0):
-            x, x_label = x0, header[0]
+    if j != 0:
+        first_cells = cells(0)
+        if all(is_number(c) for c in first_cells):
+            x0 = np.array([float(c) for c in first_cells])
+        elif all(parse_date(c) is not None for c in first_cells):
+            x0 = np.array([parse_date(c) for c in first_cells])    # dates, as decimal years
+        else:
+            x0 = None
+        if x0 is not None:
+            step = np.diff(x0)
+            if np.all(step > 0):
+                x, x_label = x0, header[0]
+            elif np.all(step <= 0) or np.all(step >= 0):
+                i = int(np.flatnonzero(step < 0)[0] if np.any(step < 0) else
+                        np.flatnonzero(step == 0)[0])
+                how = "decreases" if step[i] < 0 else "repeats"
+                raise ValueError(
+                    f"{path}, line {lines[i + 1]}: the first column ({header[0]!r}) {how} "
+                    f"({first_cells[i]} on line {lines[i]}, {first_cells[i + 1]} here): the "
+                    + ("rows must run oldest first; sort them by time" if how == "decreases"
+                       else "rows must have one x each; remove or merge the repeated one"))
     return y, x, x_label, name
+
+
+def read_rows(path, delimiter):
+    """Every row of a CSV file, as lists of strings, and the line each one ends on;
+    ValueError, naming the file, if it cannot be read."""
+    rows, lines = [], []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            for row in reader:
+                rows.append(row)
+                lines.append(reader.line_num)
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
+    except csv.Error as e:
+        raise ValueError(f"{path} is not a readable CSV file: {e}")
+    return rows, lines
+
+
+def parse_date(text):
+    """A date written YYYY-MM or YYYY-MM-DD (or with slashes) as a decimal year: 2000-01
+    is 2000.0, 1990-07 is 1990.5, 2001-01-15 is 2001 + 14/365. None for anything else."""
+    parts = text.strip().replace("/", "-").split("-")
+    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
+        return None
+    year, month = int(parts[0]), int(parts[1])
+    if not 1 <= month <= 12:
+        return None
+    if len(parts) == 2:
+        return year + (month - 1) / 12
+    try:
+        day = np.datetime64(f"{year:04d}-{month:02d}-{int(parts[2]):02d}")
+    except ValueError:
+        return None
+    start, end = np.datetime64(f"{year:04d}-01-01"), np.datetime64(f"{year + 1:04d}-01-01")
+    return year + float((day - start) / (end - start))
 
 
 def is_number(text):

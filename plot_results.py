@@ -12,6 +12,9 @@ and, for a run on the cosine,
   memory.png       what the hidden state does, and the oscillator the network became
   vanishing.png    how far back the gradient of the last step's loss reaches, before and
                    after training: the vanishing gradient
+and, for a run on a CSV series,
+  horizon.png      the RMSE of forecasts from every origin in the held-out rows, by
+                   steps ahead, next to the linear model and 'same as last value'
 Runs headless: no display is needed. The results file is read with allow_pickle=False,
 so it never runs code from the file.
 """
@@ -556,6 +559,28 @@ def plot_vanishing(r, path):
     save_figure(fig, path)
 
 
+def plot_horizon(r, path):
+    """RMSE against the forecast horizon over every origin in the held-out rows."""
+    fig = Figure(figsize=(8, 4.2))
+    fig.subplots_adjust(**dict(MARGINS, top=0.88))
+    ax = fig.subplots()
+    h = r["horizon"]
+    for key, color, style, label in (("horizon_network", COLORS["prediction"], "o-", "network"),
+                                     ("horizon_linear", COLORS["ar"], "s:", ar_label(r)),
+                                     ("horizon_persistence", COLORS["baseline"], "^--",
+                                      "same as last value")):
+        ax.plot(h, r[key], style, color=color, ms=4, lw=1.5, label=label)
+    ax.set_xlabel("steps ahead (horizon)")
+    ax.set_ylabel(f"RMSE ({r['y_label']})")
+    ax.set_xticks(h if len(h) <= 20 else h[::2])
+    ax.set_title(f"{model_label(r)}, forecasts from each of {int(r['horizon_origins'])} origins "
+                 f"in the held-out rows:\nRMSE by steps ahead", fontsize="medium")
+    headroom(ax, 0.2)
+    ax.legend(loc="upper center", ncol=3, fontsize="small")
+    ax.grid(True, alpha=0.3)
+    save_figure(fig, path)
+
+
 def vanishing_axes(ax, steps, floor):
     """What every figure of the vanishing gradient shares: the line at --steps, the log
     axis down to floor, the labels."""
@@ -605,6 +630,8 @@ def plot_file(npz_path, out):
         plots.append(("memory.png", plot_memory))
     if "vanishing_trained" in r:
         plots.append(("vanishing.png", plot_vanishing))
+    if "horizon_network" in r:
+        plots.append(("horizon.png", plot_horizon))
     paths = []
     for name, plot in plots:
         paths.append(os.path.join(out, name))

@@ -68,6 +68,24 @@ fraction = checked(float, lambda v: 0 <= v <= 1, "a fraction from 0 to 1")
 finite_float = checked(float, math.isfinite, "a finite number")
 
 
+class XValue(float):
+    """A value of a series' x, given as a number or a date (YYYY-MM, YYYY-MM-DD: its
+    decimal year, data.parse_date); .text is what was written."""
+
+    def __new__(cls, text):
+        value = data.parse_date(text)
+        if value is None:
+            value = float(text)                 # ValueError for anything else
+        if not math.isfinite(value):
+            raise ValueError(text)
+        self = super().__new__(cls, value)
+        self.text = text
+        return self
+
+
+x_value = checked(XValue, lambda v: True, "a finite number or a date such as 1990-06")
+
+
 def first_paragraph(doc):
     """A module's docstring's first paragraph, on one line: a script's --help opening."""
     return " ".join((doc or "").strip().split("\n\n")[0].split())
@@ -110,10 +128,10 @@ def build_parser(model):
                         "(see docs/series.md)")
     p.add_argument("--column", metavar="NAME",
                    help="the CSV column (by default the only numeric one, or the last)")
-    p.add_argument("--train-until", type=finite_float, metavar="X",
-                   help="with --csv: train on the rows whose x (the first column) is at "
-                        "most X and hold out the rest (by default the last 20%% of the "
-                        "rows are held out)")
+    p.add_argument("--train-until", type=x_value, metavar="X",
+                   help="with --csv: train on the rows whose x (the first column: a "
+                        "number, or a date such as 1990-06) is at most X and hold out the "
+                        "rest (by default the last 20%% of the rows are held out)")
     p.add_argument("--diff", action=argparse.BooleanOptionalAction,
                    help="with --csv: train on the changes from one row to the next "
                         "(--diff) or on the values (--no-diff); by default both are tried "

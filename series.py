@@ -28,11 +28,12 @@ HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held 
 VALIDATION = 0.2     # the last 20% of the training part is the validation slice
 CHECKS = 100         # the weights are evaluated on the validation slice this many times
 VALID_FRACTION = 0.1 # a forecast is valid until its error exceeds 10% of the series' std
+MAX_HORIZON = 20     # the rolling-origin forecasts reach at most this many steps ahead
 
 
 # ---------------------------------------------------------------------------------------
 # splitting the series, and the two ways of feeding it to the network
-def split(y, x, args):
+def split(y, x, args, x_label=None):
     """(n_fit, n_train): rows [0, n_fit) are fitted, [n_fit, n_train) validate, and
     [n_train, n) are held out. ValueError, naming what is missing, for a series too
     short for --steps and the split."""
@@ -54,18 +55,22 @@ def split(y, x, args):
                              f"least {m} (the network trains on windows of steps + 1 values "
                              f"from the first 64%, validates on the next 16% and is tested "
                              f"on the last 20%)")
-    else:
-        n_train = int(np.searchsorted(x, args.train_until, side="right"))
-        if n_train == n:
-            raise ValueError(f"--train-until {args.train_until:g} leaves no rows of "
-                             f"{args.csv} held out (its last x is {x[-1]:g})")
-        if not enough(n_train, n):
-            k = next(k for k in range(n_train, 10 * n + 100) if enough(k, k + 2))
-            raise ValueError(f"--train-until {args.train_until:g} leaves {n_train} rows of "
-                             f"{args.csv} to train on and {n - n_train} held out; "
-                             f"{with_steps} at least {k} are needed to train on (windows "
-                             f"of steps + 1 values from the first 80% of them) and 2 held "
-                             f"out")
+        return fit_rows(n_train), n_train
+    until = getattr(args.train_until, "text", f"{args.train_until:g}")
+    if x_label == "row":
+        raise ValueError(f"--train-until needs a time in the first column of {args.csv} "
+                         f"(numbers or dates such as 1990-06, increasing), and it has none; "
+                         f"without --train-until the last 20% of the rows are held out")
+    n_train = int(np.searchsorted(x, args.train_until, side="right"))
+    if n_train == n:
+        raise ValueError(f"--train-until {until} leaves no rows of {args.csv} held out "
+                         f"(its last x is {x[-1]:g})")
+    if not enough(n_train, n):
+        k = next(k for k in range(n_train, 10 * n + 100) if enough(k, k + 2))
+        raise ValueError(f"--train-until {until} leaves {n_train} rows of {args.csv} to "
+                         f"train on and {n - n_train} held out; {with_steps} at least {k} "
+                         f"are needed to train on (windows of steps + 1 values from the "
+                         f"first 80% of them) and 2 held out")
     return fit_rows(n_train), n_train
 
 
@@ -116,7 +121,7 @@ def main(model, args, method):
     prog = f"{model.NAME}.py"
     try:
         y, x, x_label, column = read_csv_column(args.csv, args.column)
-        n_fit, n_train = split(y, x, args)
+        n_fit, n_train = split(y, x, args, x_label)
         ways = [args.diff] if args.diff is not None else [False, True]
         prepared = {d: representation(y, n_fit, d) for d in ways}
         for d, (z, mean, std) in prepared.items():
@@ -182,13 +187,17 @@ def main(model, args, method):
                        **{f"candidate_{k}": np.array([c[k] for c in table]) for k in table[0]})
         settings = dict(hidden=t["hidden"], csv=os.path.abspath(args.csv), column=column,
                         mean=mean, std=std, n_fit=n_fit, n_train=n_train,
-                        train_until=np.nan if args.train_until is None else args.train_until,
+                        train_until=np.nan if args.train_until is None else float(args.train_until),
                         noise=float("nan"), resolution=float(x[1] - x[0]))
         saved = {k: w for k, w in t["kept"].items() if k in snapshots or k == t["best"]}
         npz = run.save(params, t["losses"], results, settings, saved,
                        loss_note="normalised units",
                        iterations=sum(len(c["losses"]) for c in tried),
-                       more_metrics=dict(candidates=table))
+                       more_metrics=dict(candidates=table, horizon_rmse=dict(
+                           horizons=results["horizon"].tolist(),
+                           origins=results["horizon_origins"],
+                           **{k: results[f"horizon_{k}"].tolist()
+                              for k in ("network", "linear", "persistence")})))
         if not args.no_plot:
             import plot_results                              # matplotlib, only to draw
             run.wrote(plot_results.plot_file(npz, args.out))
@@ -214,7 +223,9 @@ def check(y, n_fit, z, mean, std, diff, column, path):
     if not std > 1e-9 * scale:
         raise ValueError(f"the {what} of column {column!r} of {path} are constant over "
                          f"the rows the network trains on (the first {n_fit}), up to "
-                         f"rounding: there is nothing to learn")
+                         f"rounding: there is nothing to learn"
+                         + (" from them (a straight line?); --no-diff trains on the values"
+                            if diff else ""))
     if not np.all(np.isfinite(z)):
         raise too_large
 
@@ -263,7 +274,12 @@ def evaluate(model, params, y, x, n_fit, n_train, z, mean, std, diff):
     steps = np.arange(1, len(rows) + 1)
     drift = y[n_train - 1] + steps * (y[n_train - 1] - y[0]) / (n_train - 1)
     tolerance = VALID_FRACTION * float(np.std(y))
-    return dict(test_x=x[n_train - 1:], test_inputs=y[rows - 1], test_targets=targets,
+    by_horizon = rolling_origin(model, params, y, z, mean, std, diff, n_train, ar_diff, coef)
+    return dict(horizon=np.array(by_horizon["horizons"]),
+                horizon_network=np.array(by_horizon["network"]),
+                horizon_linear=np.array(by_horizon["linear"]),
+                horizon_persistence=np.array(by_horizon["persistence"]),
+                horizon_origins=by_horizon["origins"], test_x=x[n_train - 1:], test_inputs=y[rows - 1], test_targets=targets,
                 test_predictions=predictions, test_mse=rmse(predictions, targets) ** 2,
                 test_rmse=rmse(predictions, targets), baseline_rmse=rmse(y[rows - 1], targets),
                 ar_predictions=ar, ar_rmse=rmse(ar, targets), ar_order=p, ar_diff=ar_diff,
@@ -277,6 +293,27 @@ def evaluate(model, params, y, x, n_fit, n_train, z, mean, std, diff):
                 drift_rmse=rmse(drift, targets), valid_tolerance=tolerance,
                 valid_steps=valid_steps(fc, targets, tolerance),
                 ar_valid_steps=valid_steps(ar_fc, targets, tolerance))
+
+
+def rolling_origin(model, params, y, z, mean, std, diff, n_train, ar_diff, ar_coef):
+    """Forecasts from every origin in the held-out part, as forecasters evaluate them:
+    from each row t0 = n_train, ..., n - h, knowing y[:t0], forecast rows t0..t0+h-1
+    (h = min(MAX_HORIZON, half the held-out rows)) with the network on its own, the
+    linear model on its own and 'same as last value'. Returns the horizons 1..h and the
+    RMSE of each forecaster at each horizon over the origins, as a dict."""
+    n = len(y)
+    h = min(MAX_HORIZON, (n - n_train) // 2)
+    origins = np.arange(n_train, n - h + 1)
+    truth = np.array([y[t0:t0 + h] for t0 in origins])                 # (origins, h)
+    ar_on_its_own = ar_changes_forecast if ar_diff else ar_forecast
+    paths = {
+        "network": [forecast(model, params, y, z, mean, std, diff, t0, h) for t0 in origins],
+        "linear": [ar_on_its_own(ar_coef, y[:t0], h) for t0 in origins],
+        "persistence": [np.full(h, y[t0 - 1]) for t0 in origins]}
+    out = {"horizons": list(range(1, h + 1)), "origins": len(origins)}
+    for name, p in paths.items():
+        out[name] = np.sqrt(np.mean((np.array(p) - truth) ** 2, axis=0)).tolist()
+    return out
 
 
 def valid_steps(forecast, truth, tolerance):

@@ -143,3 +143,57 @@ def test_sunspots_short_run_beats_same_as_last_value(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["baseline_rmse"] == pytest.approx(baseline)
     assert metrics["settings"]["column"] == "SUNACTIVITY"
+
+
+def test_files_that_used_to_give_a_silently_wrong_result(tmp_path):
+    values = [f"{2000 + np.sin(0.7 * i) * 300 + 10 * i:.3f}" for i in range(60)]
+    years = list(range(1950, 2010))
+    cases = {
+        # GDP written with unquoted thousands separators: 2,710.349 is two cells
+        "thousands": ("year,gdp\n" + "".join(f'{t},"{float(v):,.3f}"\n' for t, v in
+                                              zip(years, values)).replace('"', ""),
+                      "line 2: 3 cells, but the header names 2 columns"),
+        "newest first": ("year,v\n" + "".join(f"{t},{v}\n" for t, v in
+                                              zip(years[::-1], values)),
+                         "line 3: the first column ('year') decreases (2009 on line 2, "
+                         "2008 here): the rows must run oldest first"),
+        "repeated x": ("year,v\n" + "".join(f"{t},{v}\n" for t, v in
+                                            zip(years[:30] + years[29:59], values)),
+                       "line 32: the first column ('year') repeats (1979 on line 31"),
+        "a straight line": ("t,v\n" + "".join(f"{t},{3 * t + 1}\n" for t in range(60)),
+                            "(a straight line?); --no-diff trains on the values"),
+    }
+    for kind, (text, words) in cases.items():
+        out = tmp_path / ("out_" + kind.replace(" ", "_"))
+        p = cli("--csv", write(tmp_path, kind.replace(" ", "_") + ".csv", text),
+                "--iters", "50", "--out", str(out))
+        assert p.returncode == 2, (kind, p.stderr)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], (kind, lines)
+        assert not out.exists(), kind
+    # --train-until where there is no time to count it in
+    rows = write(tmp_path, "rows.csv", "v\n" + "".join(f"{v}\n" for v in values))
+    p = cli("--csv", rows, "--train-until", "40", "--out", str(tmp_path / "never"))
+    assert p.returncode == 2 and "needs a time in the first column" in p.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_dates_and_semicolons_with_decimal_commas_are_read(tmp_path):
+    months = [f"{1985 + m // 12}-{m % 12 + 1:02d}" for m in range(96)]
+    temps = [10 + 8 * np.sin(2 * np.pi * m / 12) for m in range(96)]
+    path = write(tmp_path, "temps.csv", "date;temp\n" + "".join(
+        f"{d};{t:.2f}".replace(".", ",") + "\n" for d, t in zip(months, temps)))
+    y, x, x_label, column = read_csv_column(path)
+    assert (x_label, column) == ("date", "temp")
+    np.testing.assert_allclose(y, np.round(temps, 2))
+    np.testing.assert_allclose(x, 1985 + np.arange(96) / 12)         # months as years
+    out = tmp_path / "r"
+    p = cli("--csv", path, "--train-until", "1990-06", "--iters", "50", "--hidden", "4",
+            "--no-plot", "--quiet", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    # rows up to 1990-06 train: 5 years and 6 months, 66 rows; the other 30 are held out
+    assert m["settings"]["n_train"] == 66 and m["settings"]["column"] == "temp"
+    assert m["settings"]["train_until"] == pytest.approx(1990 + 5 / 12)
+    p = cli("--csv", path, "--train-until", "1990-13", "--out", str(tmp_path / "never"))
+    assert p.returncode == 2 and "a date such as 1990-06" in p.stderr

@@ -100,3 +100,13 @@ def test_largest_window_is_the_whole_data():
     inputs, targets = d.next_batch(9)
     np.testing.assert_array_equal(inputs, d.y_data[:-1])
     np.testing.assert_array_equal(targets, d.y_data[1:])
+
+
+def test_dates_as_decimal_years_by_hand():
+    from data import parse_date
+    assert parse_date("1990-07") == 1990.5 and parse_date("2000-01") == 2000.0
+    assert parse_date("2001-01-15") == pytest.approx(2001 + 14 / 365)
+    assert parse_date("2000-03-01") == pytest.approx(2000 + 60 / 366)     # a leap year
+    assert parse_date("2000/12") == pytest.approx(2000 + 11 / 12)
+    for text in ("1990", "1990-13", "90-01", "2001-02-30", "x", "1990-06-01-01", ""):
+        assert parse_date(text) is None, text

@@ -147,6 +147,19 @@ def test_csv_evaluation_with_hand_built_models():
                                y[47] + steps * (y[47] - y[0]) / 47, rtol=1e-12)
     # the linear model of an exact cosine is exact, on the levels or on the changes
     assert res["ar_rmse"] < 1e-8
+    # forecasts from every origin of the held-out part, h = 6 steps (half of 12 rows):
+    # origins 48..54; 'same as last value' by hand, the network by its own forecast
+    np.testing.assert_array_equal(res["horizon"], np.arange(1, 7))
+    assert res["horizon_origins"] == 7
+    origins = np.arange(48, 55)
+    for k in range(1, 7):
+        same = np.sqrt(np.mean((y[origins - 1] - y[origins + k - 1]) ** 2))
+        assert res["horizon_persistence"][k - 1] == pytest.approx(same, rel=1e-12)
+        net = [series.forecast(Repeat(r), None, y, z, mean, std, False, t0, 6)[k - 1]
+               for t0 in origins]
+        assert res["horizon_network"][k - 1] == pytest.approx(
+            np.sqrt(np.mean((np.array(net) - y[origins + k - 1]) ** 2)), rel=1e-12)
+    assert np.max(res["horizon_linear"]) < 1e-6
     assert res["test_rmse"] == pytest.approx(res["baseline_rmse"], rel=1e-12)
     expected = np.sqrt(np.mean((y[n_train:] - y[n_train - 1:-1]) ** 2))
     assert res["baseline_rmse"] == pytest.approx(expected, rel=1e-12)
