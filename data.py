@@ -169,7 +169,7 @@ def evaluation_steps(resolution):
     return int((TEST_PERIODS + FORECAST_PERIODS) * 2 * np.pi / resolution) + FORECAST_SEED + 2
 
 
-def read_csv_column(path, column=None):
+def read_csv_column(path, column=None, about=None):
     """One numeric column of a CSV file with a header row.
 
     column: the column's name; by default the only numeric column, or the last one (a
@@ -181,7 +181,8 @@ def read_csv_column(path, column=None):
     x_label. A file separated by semicolons is read with its decimal commas. Raises
     ValueError with a message that names the file (and the line) on anything it cannot
     use: a row with more cells than the header, a time column that decreases (newest
-    first) or repeats a value, a bad cell.
+    first) or repeats a value, a bad cell. about, a dict if given, gets "x": what x is,
+    "number", "month" (YYYY-MM), "date" (YYYY-MM-DD) or "row".
     """
     rows, lines = read_rows(path, ",")      # the rows, and the line each one ends on
     first_row = next((r for r in rows if any(c.strip() for c in r)), [])
@@ -243,6 +244,8 @@ def read_csv_column(path, column=None):
         raise ValueError(f"column {name!r} of {path} is constant ({y[0]:g} in every row): "
                          f"there is nothing to learn")
     x, x_label = np.arange(len(y), dtype=float), "row"
+    if about is not None:
+        about["x"] = "row"
     if j != 0:
         first_cells = cells(0)
         if all(is_number(c) for c in first_cells):
@@ -255,6 +258,10 @@ def read_csv_column(path, column=None):
             step = np.diff(x0)
             if np.all(step > 0):
                 x, x_label = x0, header[0]
+                if about is not None:
+                    about["x"] = ("number" if is_number(first_cells[0]) else "month"
+                                  if len(first_cells[0].replace("/", "-").split("-")) == 2
+                                  else "date")
             elif np.all(step <= 0) or np.all(step >= 0):
                 i = int(np.flatnonzero(step < 0)[0] if np.any(step < 0) else
                         np.flatnonzero(step == 0)[0])
@@ -282,6 +289,17 @@ def read_rows(path, delimiter):
     except csv.Error as e:
         raise ValueError(f"{path} is not a readable CSV file: {e}")
     return rows, lines
+
+
+def format_date(year, monthly):
+    """A decimal year as a date: YYYY-MM when monthly, else YYYY-MM-DD (parse_date's
+    inverse)."""
+    y = int(np.floor(year + 1e-9))
+    if monthly:
+        return f"{y}-{int(round((year - y) * 12)) % 12 + 1:02d}"
+    start, end = np.datetime64(f"{y:04d}-01-01"), np.datetime64(f"{y + 1:04d}-01-01")
+    return str(start + np.timedelta64(int(round((year - y) * float((end - start) /
+                                                                  np.timedelta64(1, "D")))), "D"))
 
 
 def parse_date(text):

@@ -15,6 +15,7 @@ and, for a run on the cosine,
 and, for a run on a CSV series,
   horizon.png      the RMSE of forecasts from every origin in the held-out rows, by
                    steps ahead, next to the linear model and 'same as last value'
+  ahead.png        with --ahead: the forecast past the end of the data, with its interval
 Runs headless: no display is needed. The results file is read with allow_pickle=False,
 so it never runs code from the file.
 """
@@ -581,6 +582,37 @@ def plot_horizon(r, path):
     save_figure(fig, path)
 
 
+def plot_ahead(r, path):
+    """--ahead: the end of the series, and the forecast past it with its 80% interval."""
+    fig = Figure(figsize=(8, 4.2))
+    fig.subplots_adjust(**dict(MARGINS, top=0.88))
+    ax = fig.subplots()
+    x = r["forecast_x"]
+    y = np.r_[r["forecast_seed"], r["forecast_true"]]
+    fx, fc = r["ahead_x"], r["ahead_forecast"]
+    shown = min(len(y), max(40, 4 * len(fc)))
+    ax.plot(x[-shown:], y[-shown:], color=COLORS["seed"], lw=1.5,
+            label=f"the series (last {shown} of {len(y)} rows)")
+    ax.fill_between(np.r_[x[-1], fx], np.r_[y[-1], r["ahead_lower"]],
+                    np.r_[y[-1], r["ahead_upper"]], color=COLORS["prediction"], alpha=0.25,
+                    lw=0, label="80% interval (simulated futures)")
+    ax.plot(np.r_[x[-1], fx], np.r_[y[-1], fc], color=COLORS["prediction"], lw=1.5,
+            marker=dots(fc), ms=4, markevery=range(1, len(fc) + 1),
+            label="network, fed its own output")
+    ax.axvline(x[-1], color="black", ls=":", lw=1)
+    ax.set_xlabel(str(r["x_label"]))
+    ax.set_ylabel(str(r["y_label"]))
+    coverage = (f";\nsimulated from the end of the training part, it held "
+                f"{100 * float(r['coverage_80']):.0f}% of the held-out rows"
+                if "coverage_80" in r else "")
+    ax.set_title(f"{model_label(r)}, trained on every row: the next {len(fc)} steps with the "
+                 f"80% interval of 500 futures{coverage}", fontsize="medium")
+    headroom(ax)
+    ax.legend(loc="upper center", ncol=2, fontsize="small")
+    ax.grid(True, alpha=0.3)
+    save_figure(fig, path)
+
+
 def vanishing_axes(ax, steps, floor):
     """What every figure of the vanishing gradient shares: the line at --steps, the log
     axis down to floor, the labels."""
@@ -632,6 +664,8 @@ def plot_file(npz_path, out):
         plots.append(("vanishing.png", plot_vanishing))
     if "horizon_network" in r:
         plots.append(("horizon.png", plot_horizon))
+    if "ahead_forecast" in r:
+        plots.append(("ahead.png", plot_ahead))
     paths = []
     for name, plot in plots:
         paths.append(os.path.join(out, name))

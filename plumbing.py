@@ -136,6 +136,10 @@ def build_parser(model):
                    help="with --csv: train on the changes from one row to the next "
                         "(--diff) or on the values (--no-diff); by default both are tried "
                         "and the better one on the validation rows is kept")
+    p.add_argument("--ahead", type=positive_int, metavar="N",
+                   help="with --csv: after the test, train the chosen network on all the "
+                        "rows and forecast the N steps after the last one, with an 80%% "
+                        "interval (forecast.csv, ahead.png)")
     p.add_argument("--out", default=d["out"], help="folder the results are written to")
     p.add_argument("--no-plot", action="store_true",
                    help="do not draw the figures (matplotlib is then not needed)")
@@ -160,7 +164,7 @@ def parse_args(model, argv=None):
         parser.error(f"argument --resolution: at most {data.MAX_RESOLUTION:.3g}, so that "
                      f"the clean test cosine has more than {data.WARMUP} steps after its "
                      f"warm-up; got {args.resolution:g}")
-    for option in ("column", "train_until", "diff"):
+    for option in ("column", "train_until", "diff", "ahead"):
         if getattr(args, option) is not None and args.csv is None:
             parser.error(f"argument --{option.replace('_', '-')}: goes with --csv FILE")
     too_big = memory_problem(model, args)

@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 import plumbing
-from data import SeriesData, read_csv_column
+from data import SeriesData, format_date, read_csv_column
 from linear import (ar_changes, ar_changes_forecast, ar_changes_one_step, ar_forecast,
                     ar_one_step, choose_ar, diebold_mariano)
 
@@ -28,6 +28,8 @@ HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held 
 VALIDATION = 0.2     # the last 20% of the training part is the validation slice
 CHECKS = 100         # the weights are evaluated on the validation slice this many times
 VALID_FRACTION = 0.1 # a forecast is valid until its error exceeds 10% of the series' std
+PATHS = 500          # --ahead: simulated futures for the 80% interval
+INTERVAL = (10, 90)  # ... between these percentiles of them
 MAX_HORIZON = 20     # the rolling-origin forecasts reach at most this many steps ahead
 
 
@@ -120,7 +122,8 @@ def main(model, args, method):
     validation rows, test on the held-out rows, save and draw. Returns the exit status."""
     prog = f"{model.NAME}.py"
     try:
-        y, x, x_label, column = read_csv_column(args.csv, args.column)
+        about_x = {}
+        y, x, x_label, column = read_csv_column(args.csv, args.column, about_x)
         n_fit, n_train = split(y, x, args, x_label)
         ways = [args.diff] if args.diff is not None else [False, True]
         prepared = {d: representation(y, n_fit, d) for d in ways}
@@ -181,6 +184,18 @@ def main(model, args, method):
         rows = np.arange(n_train, n)
         results["final_weights_rmse"] = rmse(
             one_step(model, last, y, z, mean, std, d)[rows], y[rows])
+        if args.ahead:
+            # how often the 80% interval, simulated from the end of the training part,
+            # holds the held-out rows; then the network again, on every row, for the future
+            lower, upper = interval(model, params, y, z, mean, std, d, n_train, n - n_train,
+                                    np.random.default_rng(data_seed))
+            held = y[n_train:]
+            results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
+                           test_lower=lower, test_upper=upper)
+            future, fc, lo, hi, future_text = ahead(
+                model, method, args, y, x, about_x, d, t["hidden"], t["best"], init_seed,
+                data_seed, run)
+            results.update(ahead_x=future, ahead_forecast=fc, ahead_lower=lo, ahead_upper=hi)
         results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
                        val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
                        val_curve=t["val"],
@@ -198,6 +213,10 @@ def main(model, args, method):
                            origins=results["horizon_origins"],
                            **{k: results[f"horizon_{k}"].tolist()
                               for k in ("network", "linear", "persistence")})))
+        if args.ahead:
+            path = os.path.join(args.out, "forecast.csv")
+            write_forecast(path, future_text, fc, lo, hi)
+            run.wrote([path])
         if not args.no_plot:
             import plot_results                              # matplotlib, only to draw
             run.wrote(plot_results.plot_file(npz, args.out))
@@ -316,6 +335,69 @@ def rolling_origin(model, params, y, z, mean, std, diff, n_train, ar_diff, ar_co
     return out
 
 
+# ---------------------------------------------------------------------------------------
+# --ahead: a forecast past the end of the data, with an interval from simulated futures
+def simulate(model, params, z_history, n_future, residuals, rng, paths=PATHS):
+    """Futures of the network's input series z (normalised levels or changes) after
+    z_history: each step the network's prediction plus a residual drawn at random from
+    `residuals`, fed back as the next input. Shape (paths, n_future)."""
+    Why, by = params["Why"], params["by"]
+    H = Why.shape[1]
+    zeros = np.zeros(len(z_history))
+    _, _, state = model.lossFun(params, z_history, zeros, model.init_state(H))  # h after it
+    out = np.empty((paths, n_future))
+    noise = rng.choice(residuals, size=(paths, n_future))
+    for i in range(paths):
+        s = state
+        for t in range(n_future):
+            h = s[0] if isinstance(s, tuple) else s              # the LSTM's state is (h, C)
+            out[i, t] = float(Why[0] @ h[:, 0]) + by[0, 0] + noise[i, t]   # y = Why h + by
+            _, _, s = model.lossFun(params, out[i, t:t + 1], zeros[:1], s)
+    return out
+
+
+def interval(model, params, y, z, mean, std, diff, start, n_future, rng):
+    """The 80% interval of the values y[start:start + n_future], from PATHS futures of
+    the network simulated after y[:start]; the residuals are its one-step errors on the
+    rows before start. Returns (lower, upper), each (n_future,), in y's units."""
+    known = z[:start - 1] if diff else z[:start]        # what the network has read
+    residuals = known[1:] - model.predict(params, known[:-1])
+    paths = simulate(model, params, known, n_future, residuals, rng) * std + mean
+    if diff:                                            # add the changes up
+        paths = y[start - 1] + np.cumsum(paths, axis=1)
+    lower, upper = np.percentile(paths, INTERVAL, axis=0)
+    return lower, upper
+
+
+def ahead(model, method, args, y, x, about, d, hidden, best, init_seed, data_seed, run):
+    """Train the chosen network (representation d, `hidden` units, `best` iterations)
+    on every row, forecast args.ahead steps past the last, with the 80% interval.
+    Returns (x of the future, forecast, lower, upper, the x as text)."""
+    n = len(y)
+    z, mean, std = representation(y, n, d)
+    run.next_progress(f"again on all {n} rows, {best:,} iterations (the number kept):")
+    params = model.init_params(hidden, np.random.default_rng(init_seed))
+    seen = z[:n - 1] if d else z
+    method.train(model.lossFun, params, SeriesData(seen, seed=data_seed), max(best, 1),
+                 args.steps, args.lr, model.init_state(hidden), args.hprev, args.anneal,
+                 progress=run.progress, stop=run.stop)
+    fc = forecast(model, params, y, z, mean, std, d, n, args.ahead)
+    lower, upper = interval(model, params, y, z, mean, std, d, n, args.ahead,
+                            np.random.default_rng(data_seed))
+    step = float(np.median(np.diff(x)))
+    future = x[-1] + step * np.arange(1, args.ahead + 1)
+    kind = about.get("x")
+    text = ([format_date(v, kind == "month") for v in future] if kind in ("month", "date")
+            else [f"{v:.10g}" for v in future])
+    return future, fc, lower, upper, text
+
+
+def write_forecast(path, text, fc, lower, upper):
+    lines = ["x,forecast,lower,upper"] + [f"{t},{f:.10g},{lo:.10g},{hi:.10g}"
+                                          for t, f, lo, hi in zip(text, fc, lower, upper)]
+    plumbing.write_atomic(path, lambda f: f.write(("\n".join(lines) + "\n").encode()))
+
+
 def valid_steps(forecast, truth, tolerance):
     """The valid prediction time of a forecast: how many steps it stays within
     `tolerance` of the truth before its error first exceeds it (all of them if it never
@@ -359,4 +441,7 @@ def summary(r, hidden, n_held_out, chosen):
                  f"chosen on the validation rows, beats the network too")
     if net > same:
         line += "\nrepeating the last value beats the network here"
+    if "coverage_80" in r:
+        line += (f"\nthe 80% interval, simulated from the end of the training part, held "
+                 f"{100 * r['coverage_80']:.0f}% of the {n_held_out} held-out rows")
     return line

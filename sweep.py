@@ -48,7 +48,7 @@ import rnn_cos
 import runner
 
 CELLS = {"rnn": rnn_cos, "lstm": lstm_cos, "gru": gru_cos}
-NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet"}   # set by the sweep itself
+NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet", "ahead"}   # not a grid option
 OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not in NOT_VARIED]
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
 SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines

@@ -1,5 +1,6 @@
 """series.py: the split in time, levels and differences, the AR(p) baseline, choices
 made on the validation rows only, and bad combinations."""
+import csv
 import json
 import os
 import subprocess
@@ -397,3 +398,53 @@ def test_student_t_tail_against_closed_forms():
                                                           rel=1e-10)
     # the familiar two-sided 5% point of t with 60 degrees of freedom, 2.000
     assert 2 * linear.student_t_sf(2.000, 60) == pytest.approx(0.0500, abs=2e-4)
+
+
+def linear_rnn(a, w=1e-4):
+    """A one-unit plain RNN that predicts a * x_t: h = tanh(w x) ~ w x, y = (a / w) h."""
+    return dict(Wxh=np.array([[w]]), Whh=np.zeros((1, 1)), Why=np.array([[a / w]]),
+                bh=np.zeros((1, 1)), by=np.zeros((1, 1)))
+
+
+def test_the_interval_of_a_known_ar1_is_the_true_one():
+    # x[t] = a x[t-1] + e, e ~ N(0, 1): k steps ahead of x_T the value is normal with
+    # mean a^k x_T and variance sum_{i<k} a^(2i); its 80% interval is +-1.2816 sd
+    a, rng = 0.8, np.random.default_rng(0)
+    y = np.zeros(3000)
+    for t in range(1, len(y)):
+        y[t] = a * y[t - 1] + rng.normal()
+    params = linear_rnn(a)
+    lower, upper = series.interval(rnn_cos, params, y, y, 0.0, 1.0, False, 2995, 5,
+                                   np.random.default_rng(1))
+    k = np.arange(1, 6)
+    centre = a ** k * y[2994]
+    sd = np.sqrt(np.cumsum(a ** (2 * (k - 1))))
+    np.testing.assert_allclose(lower, centre - 1.2816 * sd, atol=0.2)
+    np.testing.assert_allclose(upper, centre + 1.2816 * sd, atol=0.2)
+    # and one step ahead from many origins, the interval holds about 80% of the values
+    held = [series.interval(rnn_cos, params, y, y, 0.0, 1.0, False, s, 1,
+                            np.random.default_rng(s)) for s in range(2000, 2300)]
+    inside = np.mean([lo[0] <= y[s] <= hi[0] for s, (lo, hi) in zip(range(2000, 2300), held)])
+    assert 0.74 <= inside <= 0.86, inside
+
+
+def test_ahead_writes_the_future_in_the_series_own_steps(tmp_path):
+    months = [f"{2000 + m // 12}-{m % 12 + 1:02d}" for m in range(90)]
+    values = [10 + 5 * np.sin(2 * np.pi * m / 12) + 0.1 * m for m in range(90)]
+    path = tmp_path / "monthly.csv"
+    path.write_text("month,v\n" + "".join(f"{d},{v:.3f}\n" for d, v in zip(months, values)))
+    out = tmp_path / "r"
+    p = cli("--csv", str(path), "--ahead", "14", "--iters", "200", "--hidden", "4",
+            "--no-diff", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    with open(out / "forecast.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["x", "forecast", "lower", "upper"] and len(rows) == 14
+    assert [r["x"] for r in rows[:3]] == ["2007-07", "2007-08", "2007-09"]
+    assert rows[-1]["x"] == "2008-08"
+    assert all(float(r["lower"]) <= float(r["upper"]) for r in rows)
+    m = json.loads((out / "metrics.json").read_text())
+    assert 0 <= m["coverage_80"] <= 1 and "the 80% interval" in p.stdout
+    assert (out / "ahead.png").exists() and (out / "horizon.png").exists()
+    p = cli("--ahead", "3")
+    assert p.returncode == 2 and "--csv" in p.stderr
