@@ -18,7 +18,9 @@ Writes to --out:
                true_period, the linear model's ar_mse (cosine runs) and
                ar_forecast_rmse; for --csv runs same_rmse, ar_rmse, valid_steps and
                ar_valid_steps (how long each forecast stays within 10% of the series'
-               standard deviation), choice (what the validation rows chose: levels or
+               standard deviation), coverage_80 (of the 80% interval on the held-out
+               rows), dm_pvalue (network against the linear model), ar_diff (the
+               linear model on the changes), drift_rmse, choice (what the validation rows chose: levels or
                differences, and the hidden size unless it was given) and
                best_iteration; seconds. Run again, the same command redoes nothing, a
                wider grid runs only the runs that are missing, and a row made by other
@@ -53,7 +55,8 @@ OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
 SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines
 COSINE_METRICS = ("ar_mse", "ar_forecast_rmse")           # the linear model on the cosine
-VALID_METRICS = ("valid_steps", "ar_valid_steps")          # --csv: the forecasts' valid time
+VALID_METRICS = ("valid_steps", "ar_valid_steps", "coverage_80", "dm_pvalue", "ar_diff",
+                 "drift_rmse")                             # --csv: forecasts, significance
 KEY = ["cell", *OPTIONS, "seed", "iters"]          # what a run was asked to do
 COLUMNS = [*KEY, *runner.FINGERPRINT, "status", *METRICS, "true_period", *COSINE_METRICS,
            "same_rmse", "ar_rmse", *VALID_METRICS, "choice", "best_iteration", "seconds"]
@@ -276,7 +279,7 @@ def summarise(rows, varied):
         entry["choices"] = sorted({r.get("choice", "") for r in ok} - {""})
         entry["choice_counts"] = {c: sum(r.get("choice") == c for r in ok)
                                   for c in entry["choices"]}
-        for m in METRICS + SERIES_METRICS + COSINE_METRICS + VALID_METRICS:
+        for m in METRICS + SERIES_METRICS + COSINE_METRICS + VALID_METRICS[:4] + ("drift_rmse",):
             values = np.array([number(r.get(m)) for r in ok])
             values = values[np.isfinite(values)]
             if m == "learned_period" and len(values):
@@ -326,18 +329,22 @@ def markdown(table, varied, command):
                           f"{cosine[0]['same_rmse'][0] ** 2:.2e}."]
     if series:
         heads = ["cell", *varied, "seeds", "one-step RMSE: network", "AR(p)",
-                 "same as last value", "chosen on validation", "forecast RMSE: network",
-                 "AR(p)", "valid steps: network", "AR(p)"]
+                 "same as last value", "DM p-value", "chosen on validation",
+                 "forecast RMSE: network", "AR(p)", "drift", "valid steps: network", "AR(p)",
+                 "80% interval coverage"]
         lines += ["", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         for e in series:
             chosen = ", ".join(f"{c} {n}x" for c, n in e["choice_counts"].items()) or "-"
             lines.append("| " + " | ".join([*e["config"], seeds(e), cell(e, "test_rmse", ".4g"),
                                              cell(e, "ar_rmse", ".4g"),
-                                             cell(e, "same_rmse", ".4g"), chosen,
+                                             cell(e, "same_rmse", ".4g"),
+                                             cell(e, "dm_pvalue", ".2g"), chosen,
                                              cell(e, "forecast_rmse", ".4g"),
                                              cell(e, "ar_forecast_rmse", ".4g"),
+                                             cell(e, "drift_rmse", ".4g"),
                                              cell(e, "valid_steps", ".0f"),
-                                             cell(e, "ar_valid_steps", ".0f")]) + " |")
+                                             cell(e, "ar_valid_steps", ".0f"),
+                                             cell(e, "coverage_80", ".2f")]) + " |")
     return "\n".join(lines) + "\n"
 
 
