@@ -39,14 +39,8 @@ def parse_args(argv=None):
                    help="training iterations for each cell")
     p.add_argument("--hidden", type=plumbing.positive_int, default=rnn_cos.DEFAULTS["hidden"],
                    help="hidden size of every cell")
-    p.add_argument("--seeds", nargs="+", default=["0-4"], metavar="SEEDS",
-                   help="seeds of the data and of the initial weights: a range 0-4 and/or "
-                        "a list 0 3 7 (by default 0-4)")
-    p.add_argument("--workers", type=plumbing.positive_int, default=os.cpu_count() or 1,
-                   help="runs at once (by default every core)")
-    p.add_argument("--out", default=os.path.join("results", "compare"),
-                   help="folder for compare.png, vanishing.png, compare.json and runs/")
-    p.add_argument("--quiet", action="store_true", help="print only the table")
+    runner.add_grid_options(p, "0-4", os.path.join("results", "compare"),
+                            "folder for compare.png, vanishing.png, compare.json and runs/")
     args = p.parse_args(argv)
     try:
         args.seeds = sweep.parse_seeds(args.seeds)

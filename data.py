@@ -138,6 +138,7 @@ def check_steps(steps, num_points):
 # training data but half a step off its grid: the training cosine has x = 0, r, 2r, ...
 # and the test cosines x = r/2, 3r/2, ..., so no test value is a training value.
 WARMUP = 10          # test steps left out of the test MSE while h settles from h_0 = 0
+VALIDATION_OFFSET = 0.25   # the validation cosine: x = r/4, 5r/4, ... (the test's: r/2, ...)
 TEST_PERIODS = 4     # length of the clean test cosine, in periods of cos(x)
 FORECAST_SEED = 40   # clean values the forecast starts from
 FORECAST_PERIODS = 3 # how far the forecast runs on its own predictions
@@ -145,13 +146,20 @@ FORECAST_PERIODS = 3 # how far the forecast runs on its own predictions
 MAX_RESOLUTION = TEST_PERIODS * 2 * np.pi / (WARMUP + 2)
 
 
-def test_cosine(resolution):
-    """A smooth, noise-free cosine over TEST_PERIODS periods, off the training grid:
-    returns x (N+1,), inputs cos(x[:-1]) and targets cos(x[1:]), each (N,)."""
+def test_cosine(resolution, offset=0.5):
+    """A smooth, noise-free cosine over TEST_PERIODS periods, off the training grid by
+    `offset` steps: returns x (N+1,), inputs cos(x[:-1]) and targets cos(x[1:]), each
+    (N,)."""
     n = int(round(TEST_PERIODS * 2 * np.pi / resolution))
-    x = (np.arange(n + 1) + 0.5) * resolution
+    x = (np.arange(n + 1) + offset) * resolution
     y = np.cos(x)
     return x, y[:-1], y[1:]
+
+
+def validation_cosine(resolution):
+    """The cosine on which choices (a learning rate) are made, never the test one: the
+    same length, a quarter step off the training grid instead of half a step."""
+    return test_cosine(resolution, VALIDATION_OFFSET)
 
 
 def forecast_cosine(resolution):

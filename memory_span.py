@@ -124,8 +124,6 @@ def parse_args(argv=None):
                                 formatter_class=plumbing.HelpFormatter)
     p.add_argument("--delays", default=",".join(map(str, DELAYS)), metavar="D,D,...",
                    help="the delays d to train on")
-    p.add_argument("--seeds", nargs="+", default=["0-2"], metavar="SEEDS",
-                   help="seeds: a range 0-2 and/or a list 0 3 7 (by default 0-2)")
     p.add_argument("--iters", type=plumbing.positive_int, default=ITERS,
                    help="training iterations of each run")
     p.add_argument("--lrs", default=None, metavar="LR,LR,...",
@@ -134,11 +132,8 @@ def parse_args(argv=None):
                         + ", ".join(f"{c} {lr:g}" for c, lr in LRS.items()) + ")")
     p.add_argument("--cells", nargs="+", default=list(CELLS), metavar="CELL",
                    help=f"the cells to train (by default {' '.join(CELLS)})")
-    p.add_argument("--workers", type=plumbing.positive_int, default=os.cpu_count() or 1,
-                   help="runs at once, each in its own process (by default every core)")
-    p.add_argument("--out", default=os.path.join("results", "memory_span"),
-                   help="folder for memory_span.json, memory_span.png and runs.csv")
-    p.add_argument("--quiet", action="store_true", help="print only the table")
+    runner.add_grid_options(p, "0-2", os.path.join("results", "memory_span"),
+                            "folder for memory_span.json, memory_span.png and runs.csv")
     args = p.parse_args(argv)
     try:
         args.delays = sorted(parse_list(args.delays, int, "delays"))

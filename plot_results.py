@@ -536,9 +536,7 @@ def plot_memory(r, path):
 def plot_vanishing(r, path):
     """The gradient of the last step's loss with respect to the hidden state k steps
     back, relative to k = 0, before and after training."""
-    fig = Figure(figsize=(8, 4.5))
-    fig.subplots_adjust(**dict(MARGINS, top=0.88, left=0.12))
-    ax = fig.subplots()
+    fig, ax = one_axes(4.5, left=0.12)
     floor = 1e-30                                    # the axis ends here
     tiny = np.finfo(float).tiny
     label = model_label(r)
@@ -560,11 +558,16 @@ def plot_vanishing(r, path):
     save_figure(fig, path)
 
 
+def one_axes(height=4.2, **margins):
+    """A figure 8 inches wide with one axes and the usual fixed margins: (fig, ax)."""
+    fig = Figure(figsize=(8, height))
+    fig.subplots_adjust(**dict(MARGINS, top=0.88, **margins))
+    return fig, fig.subplots()
+
+
 def plot_horizon(r, path):
     """RMSE against the forecast horizon over every origin in the held-out rows."""
-    fig = Figure(figsize=(8, 4.2))
-    fig.subplots_adjust(**dict(MARGINS, top=0.88))
-    ax = fig.subplots()
+    fig, ax = one_axes()
     h = r["horizon"]
     for key, color, style, label in (("horizon_network", COLORS["prediction"], "o-", "network"),
                                      ("horizon_linear", COLORS["ar"], "s:", ar_label(r)),
@@ -584,9 +587,7 @@ def plot_horizon(r, path):
 
 def plot_ahead(r, path):
     """--ahead: the end of the series, and the forecast past it with its 80% interval."""
-    fig = Figure(figsize=(8, 4.2))
-    fig.subplots_adjust(**dict(MARGINS, top=0.88))
-    ax = fig.subplots()
+    fig, ax = one_axes()
     x = r["forecast_x"]
     y = np.r_[r["forecast_seed"], r["forecast_true"]]
     fx, fc = r["ahead_x"], r["ahead_forecast"]

@@ -23,7 +23,8 @@ import numpy as np
 import analysis
 import linear
 import plumbing
-from data import FORECAST_PERIODS, WARMUP, CosineData, forecast_cosine, test_cosine
+from data import (FORECAST_PERIODS, WARMUP, CosineData, forecast_cosine, test_cosine,
+                  validation_cosine)
 from plumbing import Diverged
 
 # ---------------------------------------------------------------------------------------
@@ -296,6 +297,9 @@ def evaluate(model, params, data):
     fx, seed, truth = forecast_cosine(r)
     fc = model.forecast(params, seed, len(truth))
     rmse = float(np.sqrt(np.mean((fc - truth) ** 2)))
+    # the same one-step measure on the validation cosine, where choices are made
+    _, val_inputs, val_targets = validation_cosine(r)
+    val_error = model.predict(params, val_inputs)[WARMUP:] - val_targets[WARMUP:]
 
     p, coef = linear.choose_ar(data.y_data)
     before = np.cos((np.arange(-p, 0) + 0.5) * r)              # the p values before x[0]
@@ -304,6 +308,7 @@ def evaluate(model, params, data):
     ar_fc = linear.ar_forecast(coef, seed, len(truth))
     return dict(test_x=x, test_inputs=inputs, test_targets=targets,
                 test_predictions=predictions, test_mse=mse, baseline_mse=same, warmup=WARMUP,
+                val_mse=float(np.mean(val_error ** 2)),
                 forecast_x=fx, forecast_seed=seed, forecast_true=truth, forecast=fc,
                 forecast_rmse=rmse, ar_order=p, ar_coef=coef, ar_predictions=ar,
                 ar_mse=float(np.mean((ar[WARMUP:] - targets[WARMUP:]) ** 2)),

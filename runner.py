@@ -21,11 +21,26 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+import plumbing
+
 ROOT = os.path.dirname(os.path.abspath(__file__))
 ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                 "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                                 "NUMEXPR_NUM_THREADS")}
 FINGERPRINT = ("code", "data")   # the columns that say what a row was made from
+
+
+# ---------------------------------------------------------------------------------------
+# the options every grid script takes
+def add_grid_options(p, seeds, out, out_help, quiet_help="print only the table"):
+    """--seeds (a range and/or a list, by default `seeds`), --workers, --out (required
+    when out is None), --quiet."""
+    p.add_argument("--seeds", nargs="+", default=[seeds], metavar="SEEDS",
+                   help=f"seeds: a range such as 0-4 and/or a list 0 3 7 (by default {seeds})")
+    p.add_argument("--workers", type=plumbing.positive_int, default=os.cpu_count() or 1,
+                   help="runs at once, each in its own process (by default every core)")
+    p.add_argument("--out", required=out is None, default=out, help=out_help)
+    p.add_argument("--quiet", action="store_true", help=quiet_help)
 
 
 # ---------------------------------------------------------------------------------------

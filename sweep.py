@@ -54,7 +54,7 @@ NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet", "ahead"}   # n
 OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not in NOT_VARIED]
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
 SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines
-COSINE_METRICS = ("ar_mse", "ar_forecast_rmse")           # the linear model on the cosine
+COSINE_METRICS = ("ar_mse", "ar_forecast_rmse", "val_mse")  # the linear model; validation
 VALID_METRICS = ("valid_steps", "ar_valid_steps", "coverage_80", "dm_pvalue", "ar_diff",
                  "drift_rmse")                             # --csv: forecasts, significance
 KEY = ["cell", *OPTIONS, "seed", "iters"]          # what a run was asked to do
@@ -190,14 +190,10 @@ def parse_args(argv=None):
     p.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
                    help="an option of the cell scripts and the values to try; repeat it "
                         "for a grid of every combination")
-    p.add_argument("--seeds", nargs="+", default=["0-4"], metavar="SEEDS",
-                   help="seeds: a range 0-9 and/or a list 0 3 7 (by default 0-4)")
     p.add_argument("--iters", type=plumbing.positive_int, default=None,
                    help="training iterations of every run (by default each script's)")
-    p.add_argument("--workers", type=plumbing.positive_int, default=os.cpu_count() or 1,
-                   help="runs at once, each in its own process (by default every core)")
-    p.add_argument("--out", required=True, help="folder for runs.csv, summary.md, sweep.png")
-    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    runner.add_grid_options(p, "0-4", None, "folder for runs.csv, summary.md, sweep.png",
+                            "print only the summary")
     args = p.parse_args(argv)
     try:
         unknown = [c for c in args.cells if c not in CELLS]
@@ -312,15 +308,16 @@ def markdown(table, varied, command):
     cosine = [e for e in table if e.get("ar_rmse") is None]
     series = [e for e in table if e.get("ar_rmse") is not None]
     if cosine:
-        heads = ["cell", *varied, "seeds", "train loss", "one-step test MSE",
-                 "linear AR(p): one-step MSE", "forecast RMSE", "AR(p): forecast RMSE",
-                 "learned period (true)"]
+        heads = ["cell", *varied, "seeds", "train loss", "one-step validation MSE",
+                 "one-step test MSE", "linear AR(p): one-step MSE", "forecast RMSE",
+                 "AR(p): forecast RMSE", "learned period (true)"]
         lines += ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         for e in cosine:
             period = cell(e, "learned_period", ".3f")
             if e.get("true_period"):
                 period += f" ({e['true_period']:.3f})"
             lines.append("| " + " | ".join([*e["config"], seeds(e), cell(e, "train_loss", ".4f"),
+                                             cell(e, "val_mse", ".2e"),
                                              cell(e, "test_mse", ".2e"), cell(e, "ar_mse", ".2e"),
                                              cell(e, "forecast_rmse", ".3f"),
                                              cell(e, "ar_forecast_rmse", ".3f"), period]) + " |")

@@ -285,3 +285,14 @@ def test_metrics_json_is_strict_json_even_with_undefined_numbers(tmp_path):
     assert p.returncode == 0, p.stderr
     m = strict_json((tmp_path / "c" / "metrics.json").read_text())
     assert m["settings"]["noise"] is None and m["settings"]["train_until"] is None
+
+
+def test_the_validation_cosine_is_a_quarter_step_off_and_not_the_test_one():
+    r = 0.5
+    res = rnn_cos.evaluate(Repeat(r), None, training_cosine(r))
+    t = np.arange(data.WARMUP, len(res["test_inputs"]))
+    by_hand = np.mean((np.cos((t + 0.25) * r) - np.cos((t + 1.25) * r)) ** 2)
+    assert res["val_mse"] == pytest.approx(by_hand, rel=1e-12)
+    x_val = data.validation_cosine(r)[0]
+    assert len(x_val) == len(res["test_x"])
+    assert np.min(np.abs(x_val[:, None] - res["test_x"][None, :])) == pytest.approx(0.125)
