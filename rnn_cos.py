@@ -198,7 +198,14 @@ def train(lossFun, params, data, iters, steps, learning_rate, h0, hprev_mode="re
                 raise Diverged(loss, n + 1, GROWTH, zero_loss)
             losses[n] = loss
             # Adagrad, every weight at once: clip, then mem += dparam^2 and
-            # param -= lr * dparam / sqrt(mem + 1e-8), lr annealed over the last iterations
+            # param -= lr * dparam / sqrt(mem + 1e-8), lr annealed over the last iterations.
+            # min-char-rnn writes it one array at a time, with the same result:
+            #     for param, dparam, mem in zip(params, grads, mems):
+            #         np.clip(dparam, -5, 5, out=dparam)
+            #         mem += dparam * dparam
+            #         param += -lr * dparam / np.sqrt(mem + 1e-8)
+            # here on one flat vector (flatten, below): the loop above makes the default
+            # run's training 16% longer (benchmarks/bench_adagrad.py)
             dparams = np.concatenate([grads[k].ravel() for k in params])
             np.clip(dparams, -5, 5, out=dparams)         # clip to mitigate exploding gradients
             mem += dparams * dparams
@@ -329,8 +336,8 @@ def summary(r):
             f"{r['true_period']:.3f})")
     if r["ar_mse"] < r["test_mse"] or r["ar_forecast_rmse"] < r["forecast_rmse"]:
         line += (f"\nthe linear {ar} model beats the network on the cosine: a sampled cosine "
-                 f"obeys y[t+1] = 2 cos(r) y[t] - y[t-1], a linear recurrence (README, "
-                 f"'The linear model wins on the cosine')")
+                 f"obeys y[t+1] = 2 cos(r) y[t] - y[t-1], a linear recurrence (see the "
+                 f"README)")
     return line
 
 

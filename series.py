@@ -356,13 +356,13 @@ def simulate(model, params, z_history, n_future, residuals, rng, paths=PATHS):
     return out
 
 
-def interval(model, params, y, z, mean, std, diff, start, n_future, rng):
-    """The 80% interval of the values y[start:start + n_future], from PATHS futures of
+def interval(model, params, y, z, mean, std, diff, start, n_future, rng, paths=PATHS):
+    """The 80% interval of the values y[start:start + n_future], from `paths` futures of
     the network simulated after y[:start]; the residuals are its one-step errors on the
     rows before start. Returns (lower, upper), each (n_future,), in y's units."""
     known = z[:start - 1] if diff else z[:start]        # what the network has read
     residuals = known[1:] - model.predict(params, known[:-1])
-    paths = simulate(model, params, known, n_future, residuals, rng) * std + mean
+    paths = simulate(model, params, known, n_future, residuals, rng, paths) * std + mean
     if diff:                                            # add the changes up
         paths = y[start - 1] + np.cumsum(paths, axis=1)
     lower, upper = np.percentile(paths, INTERVAL, axis=0)
