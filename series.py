@@ -184,14 +184,14 @@ def main(model, args, method):
         rows = np.arange(n_train, n)
         results["final_weights_rmse"] = rmse(
             one_step(model, last, y, z, mean, std, d)[rows], y[rows])
-        # how often the 80% interval of --ahead, simulated from the end of the training
-        # part, holds the held-out rows
-        lower, upper = interval(model, params, y, z, mean, std, d, n_train, n - n_train,
-                                np.random.default_rng(data_seed))
-        held = y[n_train:]
-        results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
-                       test_lower=lower, test_upper=upper)
-        if args.ahead:                      # the network again, on every row, for the future
+        if args.ahead:
+            # how often the 80% interval, simulated from the end of the training part,
+            # holds the held-out rows; then the network again, on every row, for the future
+            lower, upper = interval(model, params, y, z, mean, std, d, n_train, n - n_train,
+                                    np.random.default_rng(data_seed))
+            held = y[n_train:]
+            results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
+                           test_lower=lower, test_upper=upper)
             future, fc, lo, hi, future_text = ahead(
                 model, method, args, y, x, about_x, d, t["hidden"], t["best"], init_seed,
                 data_seed, run)

@@ -19,7 +19,7 @@ Writes to --out:
                ar_forecast_rmse; for --csv runs same_rmse, ar_rmse, valid_steps and
                ar_valid_steps (how long each forecast stays within 10% of the series'
                standard deviation), coverage_80 (of the 80% interval on the held-out
-               rows), dm_pvalue (network against the linear model), ar_diff (the
+               rows, with --vary ahead=N), dm_pvalue (network against the linear model), ar_diff (the
                linear model on the changes), drift_rmse, choice (what the validation rows chose: levels or
                differences, and the hidden size unless it was given) and
                best_iteration; seconds. Run again, the same command redoes nothing, a
@@ -50,7 +50,7 @@ import rnn_cos
 import runner
 
 CELLS = {"rnn": rnn_cos, "lstm": lstm_cos, "gru": gru_cos}
-NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet", "ahead"}   # not a grid option
+NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet"}   # set by the sweep itself
 OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not in NOT_VARIED]
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
 SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines
