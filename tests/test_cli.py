@@ -66,6 +66,16 @@ def test_tiny_run_writes_everything(tiny_run):
     assert "one-step test MSE" in p.stdout and p.stderr == ""
     # piped output: plain lines, no carriage returns
     assert "\r" not in p.stdout and "iter 200/200" in p.stdout
+    # before 1,000 iterations the mean is of those there are, and says so
+    assert "mean of last 200 " in p.stdout and "mean of last 1,000" not in p.stdout
+    assert "(annealed to 0 over the last 10%)" in p.stdout
+
+
+def test_a_constant_learning_rate_is_called_constant(tmp_path):
+    p = run("rnn_cos.py", "--iters", "20", "--hidden", "3", "--anneal", "0", "--no-plot",
+            "--out", str(tmp_path / "o"))
+    assert p.returncode == 0, p.stderr
+    assert "learning rate 0.01 (constant)" in p.stdout and "0%" not in p.stdout
 
 
 def test_plot_results_regenerates_the_figures_from_the_npz_alone(tiny_run, tmp_path):

@@ -292,3 +292,21 @@ def test_a_sweep_with_a_failed_run_exits_1_and_says_where_its_message_is(tmp_pat
     assert "1 of 1 runs failed" in last and str(out / "failed.txt") in last
     assert "needs at least" in (out / "failed.txt").read_text()
     assert "s left" not in p.stdout          # no time estimate without a finished run
+
+
+@pytest.mark.parametrize("script", ["sweep.py", "compare_cells.py", "memory_span.py"])
+def test_help_opens_with_a_whole_sentence_and_refusals_say_see_help_once(script, tmp_path):
+    p = subprocess.run([sys.executable, os.path.join(ROOT, script), "--help"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0
+    description = " ".join(p.stdout.split("\n\n")[1].split())
+    assert description.endswith(".") and "(default: [])" not in p.stdout, description
+    bad = subprocess.run([sys.executable, os.path.join(ROOT, script), "--seeds", "x",
+                          "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and bad.stderr.count("(see --help)") == 1, bad.stderr
+
+
+def test_a_refusal_passed_on_from_a_cell_script_says_see_help_once(tmp_path):
+    p = run("--vary", "lr=-1", "--out", str(tmp_path / "o"))
+    assert p.returncode == 2 and p.stderr.count("(see --help)") == 1, p.stderr
