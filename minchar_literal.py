@@ -7,7 +7,7 @@ Read it next to rnn_cos.py's lossFun, the same computation written for speed: th
 only the truly sequential work stays in the time loops, and each weight gradient is
 one matrix product after them. The tests (tests/test_rnn_gradients.py,
 tests/test_training.py) hold the two equal, gradient for gradient and weight for
-weight over whole training runs; benchmarks/bench_train.py times them side by side.
+weight over training runs; benchmarks/bench_train.py times them side by side.
 """
 import numpy as np
 
