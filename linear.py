@@ -80,6 +80,16 @@ def ar_changes_forecast(coef, history, n_future):
     return history[-1] + np.cumsum(ar_forecast(coef, np.diff(history), n_future))
 
 
+def predict(coef, y, rows, changes=False):
+    """One-step predictions of y[rows] by AR(p) on the levels, or on the changes."""
+    return ar_changes_one_step(coef, y, rows) if changes else ar_one_step(coef, y, rows)
+
+
+def iterate(coef, history, n_future, changes=False):
+    """AR(p) on the levels, or on the changes, on its own after `history`."""
+    return (ar_changes_forecast if changes else ar_forecast)(coef, history, n_future)
+
+
 # ---------------------------------------------------------------------------------------
 # is one forecaster better than another, or is the difference noise?
 def diebold_mariano(errors_a, errors_b):

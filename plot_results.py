@@ -205,7 +205,7 @@ def plot_predictions(r, path):
                       f"{float(r['ar_rmse']):.3g}; same as last value "
                       f"{float(r['baseline_rmse']):.3g}", fontsize="medium")
     else:
-        winner = (f"the linear model wins" if ar and float(r["ar_mse"]) < float(r["test_mse"])
+        winner = ("the linear model wins" if ar and float(r["ar_mse"]) < float(r["test_mse"])
                   else "")
         top.set_title(f"{model_label(r)}, one-step on a clean cosine, MSE after {warmup} "
                       f"steps: network {float(r['test_mse']):.1e}"

@@ -21,8 +21,8 @@ import numpy as np
 
 import plumbing
 from data import SeriesData, format_date, read_csv_column
-from linear import (ar_changes, ar_changes_forecast, ar_changes_one_step, ar_forecast,
-                    ar_one_step, choose_ar, diebold_mariano)
+import linear
+from linear import ar_changes, choose_ar, diebold_mariano
 
 HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held out
 VALIDATION = 0.2     # the last 20% of the training part is the validation slice
@@ -262,14 +262,10 @@ def linear_model(y, n_fit, n_train):
     refitted on the whole training part, and the representation chosen."""
     val_rows = np.arange(n_fit, n_train)
     on_fit = {False: choose_ar(y[:n_fit]), True: ar_changes(y[:n_fit])}
-    val = {d: rmse(ar_predict(d, coef, y, val_rows), y[val_rows]) for d, (_, coef) in on_fit.items()}
+    val = {d: rmse(linear.predict(coef, y, val_rows, d), y[val_rows])
+           for d, (_, coef) in on_fit.items()}
     chosen = min(val, key=lambda d: (val[d], d))
     return {False: choose_ar(y[:n_train]), True: ar_changes(y[:n_train])}, chosen
-
-
-def ar_predict(diff, coef, y, rows):
-    """One-step predictions of y[rows] by AR(p) on the changes (diff) or the levels."""
-    return ar_changes_one_step(coef, y, rows) if diff else ar_one_step(coef, y, rows)
 
 
 def evaluate(model, params, y, x, n_fit, n_train, z, mean, std, diff):
@@ -284,12 +280,12 @@ def evaluate(model, params, y, x, n_fit, n_train, z, mean, std, diff):
     targets = y[rows]
     predictions = one_step(model, params, y, z, mean, std, diff)[rows]
     ars, ar_diff = linear_model(y, n_fit, n_train)
-    both = {d: ar_predict(d, coef, y, rows) for d, (_, coef) in ars.items()}
+    both = {d: linear.predict(coef, y, rows, d) for d, (_, coef) in ars.items()}
     p, coef = ars[ar_diff]
     ar = both[ar_diff]
     dm_stat, dm_pvalue = diebold_mariano(predictions - targets, ar - targets)
     fc = forecast(model, params, y, z, mean, std, diff, n_train, len(rows))
-    ar_fc = (ar_changes_forecast if ar_diff else ar_forecast)(coef, y[:n_train], len(rows))
+    ar_fc = linear.iterate(coef, y[:n_train], len(rows), ar_diff)
     steps = np.arange(1, len(rows) + 1)
     drift = y[n_train - 1] + steps * (y[n_train - 1] - y[0]) / (n_train - 1)
     tolerance = VALID_FRACTION * float(np.std(y))
@@ -298,7 +294,8 @@ def evaluate(model, params, y, x, n_fit, n_train, z, mean, std, diff):
                 horizon_network=np.array(by_horizon["network"]),
                 horizon_linear=np.array(by_horizon["linear"]),
                 horizon_persistence=np.array(by_horizon["persistence"]),
-                horizon_origins=by_horizon["origins"], test_x=x[n_train - 1:], test_inputs=y[rows - 1], test_targets=targets,
+                horizon_origins=by_horizon["origins"],
+                test_x=x[n_train - 1:], test_inputs=y[rows - 1], test_targets=targets,
                 test_predictions=predictions, test_mse=rmse(predictions, targets) ** 2,
                 test_rmse=rmse(predictions, targets), baseline_rmse=rmse(y[rows - 1], targets),
                 ar_predictions=ar, ar_rmse=rmse(ar, targets), ar_order=p, ar_diff=ar_diff,
@@ -324,10 +321,9 @@ def rolling_origin(model, params, y, z, mean, std, diff, n_train, ar_diff, ar_co
     h = min(MAX_HORIZON, (n - n_train) // 2)
     origins = np.arange(n_train, n - h + 1)
     truth = np.array([y[t0:t0 + h] for t0 in origins])                 # (origins, h)
-    ar_on_its_own = ar_changes_forecast if ar_diff else ar_forecast
     paths = {
         "network": [forecast(model, params, y, z, mean, std, diff, t0, h) for t0 in origins],
-        "linear": [ar_on_its_own(ar_coef, y[:t0], h) for t0 in origins],
+        "linear": [linear.iterate(ar_coef, y[:t0], h, ar_diff) for t0 in origins],
         "persistence": [np.full(h, y[t0 - 1]) for t0 in origins]}
     out = {"horizons": list(range(1, h + 1)), "origins": len(origins)}
     for name, p in paths.items():
@@ -362,10 +358,10 @@ def interval(model, params, y, z, mean, std, diff, start, n_future, rng, paths=P
     rows before start. Returns (lower, upper), each (n_future,), in y's units."""
     known = z[:start - 1] if diff else z[:start]        # what the network has read
     residuals = known[1:] - model.predict(params, known[:-1])
-    paths = simulate(model, params, known, n_future, residuals, rng, paths) * std + mean
+    futures = simulate(model, params, known, n_future, residuals, rng, paths) * std + mean
     if diff:                                            # add the changes up
-        paths = y[start - 1] + np.cumsum(paths, axis=1)
-    lower, upper = np.percentile(paths, INTERVAL, axis=0)
+        futures = y[start - 1] + np.cumsum(futures, axis=1)
+    lower, upper = np.percentile(futures, INTERVAL, axis=0)
     return lower, upper
 
 

@@ -15,12 +15,13 @@ Writes to --out:
                option of the cell scripts (the varied ones among them), seed, iters,
                code and data (fingerprints of the code that ran and of the CSV file it
                read), status, train_loss, test_mse, forecast_rmse, learned_period,
-               true_period, the linear model's ar_mse (cosine runs) and
-               ar_forecast_rmse; for --csv runs same_rmse, ar_rmse, valid_steps and
+               true_period, val_mse (on the validation cosine), the linear model's
+               ar_mse (cosine runs) and ar_forecast_rmse; for --csv runs same_rmse,
+               ar_rmse, ar_diff (the linear model on the changes), valid_steps and
                ar_valid_steps (how long each forecast stays within 10% of the series'
                standard deviation), coverage_80 (of the 80% interval on the held-out
-               rows, with --vary ahead=N), dm_pvalue (network against the linear model), ar_diff (the
-               linear model on the changes), drift_rmse, choice (what the validation rows chose: levels or
+               rows, with --vary ahead=N), dm_pvalue (network against the linear
+               model), drift_rmse, choice (what the validation rows chose: levels or
                differences, and the hidden size unless it was given) and
                best_iteration; seconds. Run again, the same command redoes nothing, a
                wider grid runs only the runs that are missing, and a row made by other
@@ -30,8 +31,6 @@ Writes to --out:
   sweep.png    each measure against the varied option, a dot per seed, medians marked
   failed.txt   only if some runs failed: their messages (the sweep then exits 1)
 """
-import argparse
-import csv
 import io
 import itertools
 import json
@@ -55,11 +54,12 @@ OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
 SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines
 COSINE_METRICS = ("ar_mse", "ar_forecast_rmse", "val_mse")  # the linear model; validation
-VALID_METRICS = ("valid_steps", "ar_valid_steps", "coverage_80", "dm_pvalue", "ar_diff",
+VALID_METRICS = ("valid_steps", "ar_valid_steps", "coverage_80", "dm_pvalue",
                  "drift_rmse")                             # --csv: forecasts, significance
 KEY = ["cell", *OPTIONS, "seed", "iters"]          # what a run was asked to do
 COLUMNS = [*KEY, *runner.FINGERPRINT, "status", *METRICS, "true_period", *COSINE_METRICS,
-           "same_rmse", "ar_rmse", *VALID_METRICS, "choice", "best_iteration", "seconds"]
+           "same_rmse", "ar_rmse", "ar_diff", *VALID_METRICS, "choice", "best_iteration",
+           "seconds"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -232,6 +232,7 @@ def run_one(job, out):
                        same_rmse=text(m["baseline_rmse"] if "baseline_rmse" in m
                                       else m["baseline_mse"] ** 0.5),
                        ar_rmse=text(m.get("ar_rmse")),
+                       ar_diff=text(m.get("ar_diff")),
                        **{k: text(m.get(k)) for k in COSINE_METRICS + VALID_METRICS},
                        choice=choice(m, job["row"]),
                        best_iteration=text(m.get("best_iteration")))
@@ -275,7 +276,7 @@ def summarise(rows, varied):
         entry["choices"] = sorted({r.get("choice", "") for r in ok} - {""})
         entry["choice_counts"] = {c: sum(r.get("choice") == c for r in ok)
                                   for c in entry["choices"]}
-        for m in METRICS + SERIES_METRICS + COSINE_METRICS + VALID_METRICS[:4] + ("drift_rmse",):
+        for m in METRICS + SERIES_METRICS + COSINE_METRICS + VALID_METRICS:
             values = np.array([number(r.get(m)) for r in ok])
             values = values[np.isfinite(values)]
             if m == "learned_period" and len(values):
