@@ -157,6 +157,18 @@ def forecast(params, seed_values, n_future, return_states=False):
     return (out, states) if return_states else out
 
 
+def step(params, x, h):
+    """One step of P sequences at once (rnn_cos.step): x (P,), h (P,H) with a row per
+    sequence; returns h_t (P,H)."""
+    H = h.shape[1]
+    Wz, Wr, Wh = params["Wz"], params["Wr"], params["Wh"]
+    with np.errstate(over="ignore"):                     # sigmoid of a << 0 is 0
+        z = sigmoid(h @ Wz[:, :H].T + x[:, None] * Wz[:, H] + params["bz"][:, 0])
+        r = sigmoid(h @ Wr[:, :H].T + x[:, None] * Wr[:, H] + params["br"][:, 0])
+    hc = np.tanh((r * h) @ Wh[:, :H].T + x[:, None] * Wh[:, H] + params["bh"][:, 0])
+    return h + z * (hc - h)                              # (1 - z_t) h_{t-1} + z_t h~_t
+
+
 def hidden_gradients(params, inputs, target):
     """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, L the loss of the last
     step alone (see lstm_cos.last_step_gradients)."""

@@ -179,6 +179,19 @@ def forecast(params, seed_values, n_future, return_states=False):
     return (out, states) if return_states else out
 
 
+def step(params, x, state):
+    """One step of P sequences at once (rnn_cos.step): x (P,), state = (h, C), each (P,H)
+    with a row per sequence; returns (h_t, C_t)."""
+    W, b = stacked(params)
+    h, c = state
+    H = h.shape[1]
+    a = (h @ W[:, :H].T + x[:, None] * W[:, H] + b).reshape(len(x), 4, H)
+    with np.errstate(over="ignore"):                     # sigmoid of a << 0 is 0
+        o, f, i = sigmoid(a[:, 0]), sigmoid(a[:, 1]), sigmoid(a[:, 2])
+    c = f * c + i * np.tanh(a[:, 3])                     # C_t = f_t C_{t-1} + i_t C~_t
+    return o * np.tanh(c), c                             # h_t = o_t tanh(C_t)
+
+
 def hidden_gradients(params, inputs, target):
     """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, L the loss of the last
     step alone (see last_step_gradients)."""

@@ -253,6 +253,11 @@ def plot_forecast(r, path):
             f"{what} (last {shown} of {k})")
     ax.plot(x[k - 1:], np.r_[seed[-1], truth], color=COLORS["truth"], lw=5, alpha=0.4,
             label="true continuation")
+    if "test_lower" in r:                      # a CSV series: the 80% interval of its futures
+        ax.fill_between(x[k - 1:], np.r_[seed[-1], r["test_lower"]],
+                        np.r_[seed[-1], r["test_upper"]], color=COLORS["prediction"],
+                        alpha=0.15, lw=0, label=f"80% interval: it holds "
+                        f"{100 * float(r['coverage_80']):.0f}% of the true values")
     ax.plot(x[k - 1:], np.r_[seed[-1], fc], color=COLORS["prediction"], lw=1.5,
             marker=dots(fc), ms=4, markevery=range(1, len(fc) + 1),
             label="network, fed its own output")
@@ -647,8 +652,12 @@ def ar_label(r):
 
 
 def model_label(r):
-    return {"rnn_cos": "RNN", "lstm_cos": "LSTM", "gru_cos": "GRU"}.get(str(r["model"]),
+    """'RNN', 'LSTM' or 'GRU'; 'RNN (average of 4)' when a CSV run kept the average of its
+    candidates."""
+    name = {"rnn_cos": "RNN", "lstm_cos": "LSTM", "gru_cos": "GRU"}.get(str(r["model"]),
                                                                        str(r["model"]))
+    networks = int(r["networks"]) if "networks" in r else 1
+    return name if networks == 1 else f"{name} (average of {networks})"
 
 
 def plot_file(npz_path, out):

@@ -263,6 +263,14 @@ def forecast(params, seed_values, n_future, return_states=False):
     return (y, h) if return_states else y
 
 
+def step(params, x, h):
+    """One step of P sequences at once, for simulated futures (series.py): x (P,) the
+    inputs x_t, h (P,H) the states h_{t-1} as rows; returns h_t (P,H). The output of
+    each is y_t = Why h_t + by."""
+    Wxh, Whh, bh = params["Wxh"][:, 0], params["Whh"], params["bh"][:, 0]
+    return np.tanh(x[:, None] * Wxh + h @ Whh.T + bh)    # h_t = tanh(Wxh x_t + Whh h_{t-1} + bh)
+
+
 def hidden_gradients(params, inputs, target):
     """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, where L = (y_T -
     target)^2 is the loss of the last step alone, after running over inputs (T,) from

@@ -9,13 +9,15 @@ The network trains on the series' levels or on its changes from one row to the n
 (its first differences, --diff), each normalised with the fit rows' mean and standard
 deviation. Without --diff or --no-diff it trains on both, and without --hidden it
 trains networks of 16 and of 32 hidden units; of these candidates it keeps the one
-whose one-step predictions are best on the validation rows. During training each one
-evaluates its weights every so often on the validation rows and keeps the best. Only
+whose one-step predictions are best on the validation rows, or, when the average of
+all the candidates' predictions does better there still, that average. During training each network evaluates its weights every so often
+on the validation rows and keeps the best. Only
 then is the network tested on the held-out rows, in the original units, next to two
 baselines: "same as last value" (persistence) and a linear autoregressive model AR(p)
 fitted by least squares on the training part, its order p chosen by AIC.
 """
 import os
+from typing import NamedTuple
 
 import numpy as np
 
@@ -87,27 +89,62 @@ def representation(y, n_fit, diff):
         return (v - mean) / std, mean, std
 
 
-def one_step(model, params, y, z, mean, std, diff):
-    """pred (N,) with pred[t] the network's prediction of y[t] from y[0..t-1], in the
-    original units (NaN where nothing comes before: pred[0], and pred[1] for
-    differences). The network reads the series from its start, from h = 0."""
-    out = model.predict(params, z[:-1]) * std + mean
+class Member(NamedTuple):
+    """One trained network as this module uses it: its weights, whether it reads the
+    changes (diff) or the levels, and the mean and std that normalise what it reads."""
+    params: dict
+    diff: bool
+    mean: float
+    std: float
+
+
+def reads(m, y):
+    """What network m reads of the series y: its normalised levels or changes."""
+    return ((np.diff(y) if m.diff else y) - m.mean) / m.std
+
+
+def one_step(model, members, y):
+    """pred (N,) with pred[t] the prediction of y[t] from y[0..t-1], in the original
+    units: the network's (one member), or the average of the networks' (several). NaN
+    where nothing comes before: pred[0], and pred[1] for differences. Each network reads
+    the series from its start, from h = 0."""
+    return np.mean([network_one_step(model, m, y) for m in members], axis=0)
+
+
+def network_one_step(model, m, y):
+    z = reads(m, y)
+    out = model.predict(m.params, z[:-1]) * m.std + m.mean
     pred = np.full(len(y), np.nan)
-    if diff:                              # out[i] predicts z[i + 1] = y[i + 2] - y[i + 1]
+    if m.diff:                            # out[i] predicts z[i + 1] = y[i + 2] - y[i + 1]
         pred[2:] = y[1:-1] + out          # (nothing predicts y[1]: no change came before)
     else:                                 # out[i] predicts z[i + 1] = y[i + 1]
         pred[1:] = out
     return pred
 
 
-def forecast(model, params, y, z, mean, std, diff, start, n_future):
-    """The network on its own from row `start` on: it reads the series up to row
-    start - 1, then feeds each prediction back in. Levels: the predictions are the
-    values; differences: they are added up from y[start - 1]. Shape (n_future,)."""
-    if diff:
-        changes = model.forecast(params, z[:start - 1], n_future) * std + mean
-        return y[start - 1] + np.cumsum(changes)
-    return model.forecast(params, z[:start], n_future) * std + mean
+def forecast(model, members, y, start, n_future):
+    """The network(s) on their own from row `start` on (forecasts, one start)."""
+    return forecasts(model, members, y, [start], n_future)[0]
+
+
+def forecasts(model, members, y, starts, n_future):
+    """From each row t0 of starts, knowing y[:t0]: the next n_future values, each
+    prediction fed back as the next input. Shape (len(starts), n_future). One network
+    runs its own forecast (model.forecast): levels are the values, differences are
+    added up from y[t0 - 1]. Several are stepped together (simulate), each reading the
+    average of their predictions."""
+    if len(members) > 1:
+        return simulate(model, members, y, starts, n_future)
+    m = members[0]
+    z = reads(m, y)
+    out = []
+    for t0 in starts:
+        if m.diff:
+            changes = model.forecast(m.params, z[:t0 - 1], n_future) * m.std + m.mean
+            out.append(y[t0 - 1] + np.cumsum(changes))
+        else:
+            out.append(model.forecast(m.params, z[:t0], n_future) * m.std + m.mean)
+    return np.array(out).reshape(len(starts), n_future)
 
 
 def rmse(pred, truth):
@@ -160,7 +197,7 @@ def main(model, args, method):
                 progress=run.progress, stop=run.stop)
             # the weights of every check, on the validation rows; the best are kept
             checks = sorted(k for k in kept if k % every == 0 or k == len(losses))
-            val = np.array([rmse(one_step(model, kept[k], y, z, mean, std, d)[val_rows],
+            val = np.array([rmse(one_step(model, [Member(kept[k], d, mean, std)], y)[val_rows],
                                  y[val_rows]) for k in checks])
             found = np.any(np.isfinite(val))
             best = checks[int(np.nanargmin(val))] if found else checks[-1]
@@ -173,37 +210,57 @@ def main(model, args, method):
                 break
         table = [dict(diff=c["diff"], hidden=c["hidden"], val_rmse=c["val_rmse"],
                       best_iteration=c["best"]) for c in tried]
-        # the candidate with the best one-step RMSE on the validation rows
+        # the candidate with the best one-step RMSE on the validation rows; then the
+        # average of every candidate's predictions, kept if it is better there still
         t = min(tried, key=lambda c: (np.nan_to_num(c["val_rmse"], nan=np.inf),
                                       c["diff"], c["hidden"]))
+        def member(c, k):                                    # candidate c's weights k
+            return Member(c["kept"][k], c["diff"], *prepared[c["diff"]][1:])
+        chosen, average_val = [t], float("nan")
+        if len(tried) > 1 and len(tried) == len(candidates) and all(
+                np.isfinite(c["val_rmse"]) for c in tried):
+            every = [member(c, c["best"]) for c in tried]
+            average_val = rmse(one_step(model, every, y)[val_rows], y[val_rows])
+            if average_val < t["val_rmse"]:
+                chosen = tried
+        members = [member(c, c["best"]) for c in chosen]
         d, params = t["diff"], t["kept"][t["best"]]
-        z, mean, std = prepared[d]
-        results = evaluate(model, params, y, x, n_fit, n_train, z, mean, std, d)
-        # for comparison only (nothing is chosen on it): the weights of the last iteration
-        last = t["kept"].get(len(t["losses"]), params)
+        results = evaluate(model, members, y, x, n_fit, n_train)
+        # for comparison only (nothing is chosen on these): the weights of the last
+        # iteration, and the best single candidate when the average was kept
         rows = np.arange(n_train, n)
-        results["final_weights_rmse"] = rmse(
-            one_step(model, last, y, z, mean, std, d)[rows], y[rows])
-        if args.ahead:
-            # how often the 80% interval, simulated from the end of the training part,
-            # holds the held-out rows; then the network again, on every row, for the future
-            lower, upper = interval(model, params, y, z, mean, std, d, n_train, n - n_train,
-                                    np.random.default_rng(data_seed))
-            held = y[n_train:]
-            results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
-                           test_lower=lower, test_upper=upper)
+        last = [member(c, len(c["losses"]) if len(c["losses"]) in c["kept"] else c["best"])
+                for c in chosen]
+        results["final_weights_rmse"] = rmse(one_step(model, last, y)[rows], y[rows])
+        results["single_rmse"] = rmse(one_step(model, [member(t, t["best"])], y)[rows],
+                                      y[rows])
+        # how often the 80% interval of --ahead, simulated from the end of the training
+        # part, holds the held-out rows
+        lower, upper = interval(model, members, y, n_train, n - n_train,
+                                np.random.default_rng(data_seed))
+        held = y[n_train:]
+        results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
+                       test_lower=lower, test_upper=upper)
+        if args.ahead:              # the network again, on every row, for the future
             future, fc, lo, hi, future_text = ahead(
-                model, method, args, y, x, about_x, d, t["hidden"], t["best"], init_seed,
-                data_seed, run)
+                model, method, args, y, x, about_x, chosen, init_seed, data_seed, run)
             results.update(ahead_x=future, ahead_forecast=fc, ahead_lower=lo, ahead_upper=hi)
+        z, mean, std = prepared[d]
         results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
                        val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
-                       val_curve=t["val"],
+                       val_curve=t["val"], networks=len(members), average_val_rmse=average_val,
                        **{f"candidate_{k}": np.array([c[k] for c in table]) for k in table[0]})
         settings = dict(hidden=t["hidden"], csv=os.path.abspath(args.csv), column=column,
                         mean=mean, std=std, n_fit=n_fit, n_train=n_train,
                         train_until=np.nan if args.train_until is None else float(args.train_until),
                         noise=float("nan"), resolution=float(x[1] - x[0]))
+        if len(members) > 1:        # the weights of every network averaged, by number
+            results.update({f"member{i}_{k}": w for i, m in enumerate(members)
+                            for k, w in m.params.items()},
+                           member_hidden=np.array([c["hidden"] for c in chosen]),
+                           member_iteration=np.array([c["best"] for c in chosen]),
+                           **{f"member_{k}": np.array([getattr(m, k) for m in members])
+                              for k in ("diff", "mean", "std")})
         saved = {k: w for k, w in t["kept"].items() if k in snapshots or k == t["best"]}
         npz = run.save(params, t["losses"], results, settings, saved,
                        loss_note="normalised units",
@@ -268,28 +325,29 @@ def linear_model(y, n_fit, n_train):
     return {False: choose_ar(y[:n_train]), True: ar_changes(y[:n_train])}, chosen
 
 
-def evaluate(model, params, y, x, n_fit, n_train, z, mean, std, diff):
+def evaluate(model, members, y, x, n_fit, n_train):
     """On the held-out rows y[n_train:], in the original units: the network's one-step
     predictions (it reads the true series from its start, h = 0 at the first row) next
     to 'same as last value' and the linear model (linear_model: AR(p) on the levels or
     on the changes, chosen on the validation rows), with a Diebold-Mariano test of the
-    network against the linear model; and the forecasts from the end of the training
+    network against the linear model; members: the network, or the networks whose
+    predictions are averaged; and the forecasts from the end of the training
     part: the network's, the linear model's and the drift line's (the last training
     value plus the mean change of the training part per step)."""
     rows = np.arange(n_train, len(y))
     targets = y[rows]
-    predictions = one_step(model, params, y, z, mean, std, diff)[rows]
+    predictions = one_step(model, members, y)[rows]
     ars, ar_diff = linear_model(y, n_fit, n_train)
     both = {d: linear.predict(coef, y, rows, d) for d, (_, coef) in ars.items()}
     p, coef = ars[ar_diff]
     ar = both[ar_diff]
     dm_stat, dm_pvalue = diebold_mariano(predictions - targets, ar - targets)
-    fc = forecast(model, params, y, z, mean, std, diff, n_train, len(rows))
+    fc = forecast(model, members, y, n_train, len(rows))
     ar_fc = linear.iterate(coef, y[:n_train], len(rows), ar_diff)
     steps = np.arange(1, len(rows) + 1)
     drift = y[n_train - 1] + steps * (y[n_train - 1] - y[0]) / (n_train - 1)
     tolerance = VALID_FRACTION * float(np.std(y))
-    by_horizon = rolling_origin(model, params, y, z, mean, std, diff, n_train, ar_diff, coef)
+    by_horizon = rolling_origin(model, members, y, n_train, ar_diff, coef)
     return dict(horizon=np.array(by_horizon["horizons"]),
                 horizon_network=np.array(by_horizon["network"]),
                 horizon_linear=np.array(by_horizon["linear"]),
@@ -311,7 +369,7 @@ def evaluate(model, params, y, x, n_fit, n_train, z, mean, std, diff):
                 ar_valid_steps=valid_steps(ar_fc, targets, tolerance))
 
 
-def rolling_origin(model, params, y, z, mean, std, diff, n_train, ar_diff, ar_coef):
+def rolling_origin(model, members, y, n_train, ar_diff, ar_coef):
     """Forecasts from every origin in the held-out part, as forecasters evaluate them:
     from each row t0 = n_train, ..., n - h, knowing y[:t0], forecast rows t0..t0+h-1
     (h = min(MAX_HORIZON, half the held-out rows)) with the network on its own, the
@@ -322,7 +380,7 @@ def rolling_origin(model, params, y, z, mean, std, diff, n_train, ar_diff, ar_co
     origins = np.arange(n_train, n - h + 1)
     truth = np.array([y[t0:t0 + h] for t0 in origins])                 # (origins, h)
     paths = {
-        "network": [forecast(model, params, y, z, mean, std, diff, t0, h) for t0 in origins],
+        "network": forecasts(model, members, y, origins, h),
         "linear": [linear.iterate(ar_coef, y[:t0], h, ar_diff) for t0 in origins],
         "persistence": [np.full(h, y[t0 - 1]) for t0 in origins]}
     out = {"horizons": list(range(1, h + 1)), "origins": len(origins)}
@@ -333,52 +391,94 @@ def rolling_origin(model, params, y, z, mean, std, diff, n_train, ar_diff, ar_co
 
 # ---------------------------------------------------------------------------------------
 # --ahead: a forecast past the end of the data, with an interval from simulated futures
-def simulate(model, params, z_history, n_future, residuals, rng, paths=PATHS):
-    """Futures of the network's input series z (normalised levels or changes) after
-    z_history: each step the network's prediction plus a residual drawn at random from
-    `residuals`, fed back as the next input. Shape (paths, n_future)."""
-    Why, by = params["Why"], params["by"]
-    H = Why.shape[1]
-    zeros = np.zeros(len(z_history))
-    _, _, state = model.lossFun(params, z_history, zeros, model.init_state(H))  # h after it
-    out = np.empty((paths, n_future))
+def simulate(model, members, y, starts, n_future, noise=None):
+    """Futures of the series y, one from each row t0 of starts: a future reads the true
+    y[:t0] from h = 0 at the first row, then goes on by itself for n_future rows, each
+    row the networks' (average) prediction plus, if given, noise[p, k] in y's units; every
+    network then reads that value as the next one, in its own representation. All the
+    futures step together, as the rows of a batch (model.step). Shape (P, n_future)."""
+    starts = np.asarray(starts)
+    P, end, first = len(starts), int(starts.max()) + n_future, int(starts.min())
+    # the rows before the first start are the same for every future: one reads them
+    states = [zero_state(model, m.params["Why"].shape[1], 1) for m in members]
+    guess = None
+    for t in range(first):
+        states, guess = advance(model, members, states, y[t:t + 1],
+                                y[t - 1:t] if t else None)
+    states = [tuple(np.repeat(s, P, axis=0) for s in st) if isinstance(st, tuple)
+              else np.repeat(st, P, axis=0) for st in states]
+    seen = np.full((P, end), np.nan)            # the value each future reads at each row
+    seen[:, :min(end, len(y))] = y[:end]
+    guess = np.full(P, np.nan) if guess is None else np.repeat(guess, P)
+    for t in range(first, end):
+        own = (starts <= t) & (t < starts + n_future)   # the futures on their own here
+        seen[own, t] = guess[own] + (0 if noise is None else noise[own, t - starts[own]])
+        states, guess = advance(model, members, states, seen[:, t],
+                                seen[:, t - 1] if t else None)
+    return np.array([seen[p, t0:t0 + n_future] for p, t0 in enumerate(starts)])
+
+
+def zero_state(model, H, P):
+    """The model's state before the first row (h = 0, and C = 0 for the LSTM) for a
+    batch of P sequences: arrays (P, H)."""
+    state = model.init_state(H)
+    return (tuple(np.zeros((P, H)) for _ in state) if isinstance(state, tuple)
+            else np.zeros((P, H)))
+
+
+def advance(model, members, states, now, before):
+    """One row for a batch: every network reads the values `now` (P,) (the changes from
+    `before` for a network on the changes; before is None at the first row, where there
+    is none yet and its state stays as it is). Returns the new states and the average of
+    the networks' predictions of the next value (P,)."""
+    new, guesses = [], []
+    for m, state in zip(members, states):
+        if m.diff and before is None:
+            new.append(state)
+            guesses.append(np.full(len(now), np.nan))
+            continue
+        x = ((now - before) if m.diff else now) - m.mean
+        state = model.step(m.params, x / m.std, state)
+        h = state[0] if isinstance(state, tuple) else state  # the LSTM's state is (h, C)
+        out = (h @ m.params["Why"][0] + m.params["by"][0, 0]) * m.std + m.mean  # Why h + by
+        new.append(state)
+        guesses.append(now + out if m.diff else out)
+    return new, np.mean(guesses, axis=0)
+
+
+def interval(model, members, y, start, n_future, rng, paths=PATHS):
+    """The 80% interval of the values y[start:start + n_future], from `paths` futures
+    simulated after y[:start]; the noise is drawn from the one-step errors on the rows
+    before start. Returns (lower, upper), each (n_future,), in y's units."""
+    known = y[:start]
+    errors = known - one_step(model, members, known)
+    residuals = errors[np.isfinite(errors)]
     noise = rng.choice(residuals, size=(paths, n_future))
-    for i in range(paths):
-        s = state
-        for t in range(n_future):
-            h = s[0] if isinstance(s, tuple) else s              # the LSTM's state is (h, C)
-            out[i, t] = float(Why[0] @ h[:, 0]) + by[0, 0] + noise[i, t]   # y = Why h + by
-            _, _, s = model.lossFun(params, out[i, t:t + 1], zeros[:1], s)
-    return out
-
-
-def interval(model, params, y, z, mean, std, diff, start, n_future, rng, paths=PATHS):
-    """The 80% interval of the values y[start:start + n_future], from `paths` futures of
-    the network simulated after y[:start]; the residuals are its one-step errors on the
-    rows before start. Returns (lower, upper), each (n_future,), in y's units."""
-    known = z[:start - 1] if diff else z[:start]        # what the network has read
-    residuals = known[1:] - model.predict(params, known[:-1])
-    futures = simulate(model, params, known, n_future, residuals, rng, paths) * std + mean
-    if diff:                                            # add the changes up
-        futures = y[start - 1] + np.cumsum(futures, axis=1)
+    futures = simulate(model, members, y, np.full(paths, start), n_future, noise)
     lower, upper = np.percentile(futures, INTERVAL, axis=0)
     return lower, upper
 
 
-def ahead(model, method, args, y, x, about, d, hidden, best, init_seed, data_seed, run):
-    """Train the chosen network (representation d, `hidden` units, `best` iterations)
-    on every row, forecast args.ahead steps past the last, with the 80% interval.
-    Returns (x of the future, forecast, lower, upper, the x as text)."""
-    n = len(y)
-    z, mean, std = representation(y, n, d)
-    run.next_progress(f"again on all {n} rows, {best:,} iterations (the number kept):")
-    params = model.init_params(hidden, np.random.default_rng(init_seed))
-    seen = z[:n - 1] if d else z
-    method.train(model.lossFun, params, SeriesData(seen, seed=data_seed), max(best, 1),
-                 args.steps, args.lr, model.init_state(hidden), args.hprev, args.anneal,
-                 progress=run.progress, stop=run.stop)
-    fc = forecast(model, params, y, z, mean, std, d, n, args.ahead)
-    lower, upper = interval(model, params, y, z, mean, std, d, n, args.ahead,
+def ahead(model, method, args, y, x, about, chosen, init_seed, data_seed, run):
+    """Train the chosen network again on every row (its representation, hidden size and
+    the number of iterations kept; each of them when their average was chosen), and
+    forecast args.ahead steps past the last, with the 80% interval. Returns (x of the
+    future, forecast, lower, upper, the x as text)."""
+    n, members = len(y), []
+    for c in chosen:
+        z, mean, std = representation(y, n, c["diff"])
+        which = "" if len(chosen) == 1 else (f" ({'changes' if c['diff'] else 'levels'}, "
+                                             f"{c['hidden']} hidden units)")
+        run.next_progress(f"again on all {n} rows{which}, {c['best']:,} iterations (the "
+                          f"number kept):")
+        params = model.init_params(c["hidden"], np.random.default_rng(init_seed))
+        seen = z[:n - 1] if c["diff"] else z
+        method.train(model.lossFun, params, SeriesData(seen, seed=data_seed),
+                     max(c["best"], 1), args.steps, args.lr, model.init_state(c["hidden"]),
+                     args.hprev, args.anneal, progress=run.progress, stop=run.stop)
+        members.append(Member(params, c["diff"], mean, std))
+    fc = forecast(model, members, y, n, args.ahead)
+    lower, upper = interval(model, members, y, n, args.ahead,
                             np.random.default_rng(data_seed))
     step = float(np.median(np.diff(x)))
     future = x[-1] + step * np.arange(1, args.ahead + 1)
@@ -413,11 +513,18 @@ def summary(r, hidden, n_held_out, chosen):
                (False, True): f"{what} with {size} (chosen on the validation rows)",
                (False, False): f"{what} with {size}"}[tuple(map(bool, chosen))]
     ar_name = f"AR({r['ar_order']}) on the {'changes' if r['ar_diff'] else 'levels'}"
+    if r["networks"] > 1:
+        network = (f"the average of the {r['networks']} candidates' predictions, each with "
+                   f"the weights it kept: validation RMSE {r['average_val_rmse']:.4g}, "
+                   f"against {r['val_rmse']:.4g} for the best alone ({what} with {size}), "
+                   f"so the average was chosen; the best alone scores {r['single_rmse']:.4g} "
+                   f"held out")
+    else:
+        network = (f"network on {network}; weights of iteration {r['best_iteration']:,}, "
+                   f"validation RMSE {r['val_rmse']:.4g}")
     line = (f"held-out one-step RMSE over {n_held_out} rows: network {net:.4g}, linear "
-            f"{ar_name} {ar:.4g}, 'same as last value' {same:.4g}  (network on {network}; "
-            f"weights of iteration {r['best_iteration']:,}, validation RMSE "
-            f"{r['val_rmse']:.4g}; the linear model's levels or changes chosen on the "
-            f"validation rows too)\n"
+            f"{ar_name} {ar:.4g}, 'same as last value' {same:.4g}  ({network}; the linear "
+            f"model's levels or changes chosen on the validation rows too)\n"
             f"forecast of the held-out rows from the end of the training part: RMSE "
             f"network {r['forecast_rmse']:.4g}, {ar_name} {r['ar_forecast_rmse']:.4g}, drift "
             f"line {r['drift_rmse']:.4g}; valid for {r['valid_steps']} and "
@@ -437,7 +544,6 @@ def summary(r, hidden, n_held_out, chosen):
                  f"chosen on the validation rows, beats the network too")
     if net > same:
         line += "\nrepeating the last value beats the network here"
-    if "coverage_80" in r:
-        line += (f"\nthe 80% interval, simulated from the end of the training part, held "
-                 f"{100 * r['coverage_80']:.0f}% of the {n_held_out} held-out rows")
+    line += (f"\nthe 80% interval, simulated from the end of the training part, held "
+             f"{100 * r['coverage_80']:.0f}% of the {n_held_out} held-out rows")
     return line

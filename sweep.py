@@ -20,9 +20,9 @@ Writes to --out:
                ar_rmse, ar_diff (the linear model on the changes), valid_steps and
                ar_valid_steps (how long each forecast stays within 10% of the series'
                standard deviation), coverage_80 (of the 80% interval on the held-out
-               rows, with --vary ahead=N), dm_pvalue (network against the linear
-               model), drift_rmse, choice (what the validation rows chose: levels or
-               differences, and the hidden size unless it was given) and
+               rows), dm_pvalue (network against the linear model), drift_rmse, choice
+               (what the validation rows chose: levels or differences, and the hidden
+               size unless it was given, or the average of the candidates) and
                best_iteration; seconds. Run again, the same command redoes nothing, a
                wider grid runs only the runs that are missing, and a row made by other
                code or from another version of the CSV file is made again (the sweep
@@ -130,9 +130,12 @@ def settings_of(model, argv):
 
 def choice(metrics, row):
     """What a --csv run chose on its validation rows: 'levels' or 'differences', and the
-    hidden size when the run was not given one ('differences, 16 units'); '' otherwise."""
+    hidden size when the run was not given one ('differences, 16 units'), or 'average of
+    4' when it kept the average of its candidates; '' otherwise."""
     if "diff" not in metrics:
         return ""
+    if metrics.get("networks", 1) > 1:
+        return f"average of {metrics['networks']}"
     what = "differences" if metrics["diff"] else "levels"
     return what + (f", {metrics['settings']['hidden']} units" if row["hidden"] == "" else "")
 

@@ -132,6 +132,28 @@ def test_forecast_is_the_forward_pass_fed_its_own_outputs(model):
     np.testing.assert_allclose(pred[len(seed) - 1:], fc, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("model", [rnn_cos, lstm_cos, gru_cos])
+def test_step_runs_many_sequences_as_the_forward_pass_runs_each(model):
+    # three sequences from three states, a step at a time in one batch: row p of the
+    # batch is the forward pass over sequence p alone
+    rng = np.random.default_rng(8)
+    params = random_params(model, 5, rng)
+    starts = [random_state(model, 5, rng) for _ in range(3)]
+    inputs = rng.normal(0, 1, (3, 7))
+    rows = [np.hstack(s).T for s in zip(*map(as_tuple, starts))]  # (3, H): one row each
+    state = tuple(rows) if model is lstm_cos else rows[0]
+    for t in range(7):
+        state = model.step(params, inputs[:, t], state)
+    state = as_tuple(state)
+    for p in range(3):
+        out = model.forward(params, inputs[p], starts[p])
+        np.testing.assert_allclose(state[0][p], out[0][-1], rtol=1e-12)
+        if model is lstm_cos:
+            np.testing.assert_allclose(state[1][p], out[1][-1], rtol=1e-12)
+        y = state[0][p] @ params["Why"][0] + params["by"][0, 0]
+        assert y == pytest.approx(out[-1][-1], rel=1e-12)
+
+
 def run_from(model, params, state, inputs):
     """Last output after running inputs from a given state (h, or (h, C))."""
     return model.forward(params, inputs, state)[-1][-1]

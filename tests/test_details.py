@@ -140,7 +140,8 @@ def test_csv_evaluation_with_hand_built_models():
     n_train = 48
     z, mean, std = series.representation(y, 38, diff=False)
     # 'same as last value' in normalised units is 'same as last value' in the original ones
-    res = series.evaluate(Repeat(r), None, y, x, 38, n_train, z, mean, std, False)
+    net = [series.Member(None, False, mean, std)]
+    res = series.evaluate(Repeat(r), net, y, x, 38, n_train)
     # the drift line: the last training value plus the mean change per step
     steps = np.arange(1, len(y) - n_train + 1)
     np.testing.assert_allclose(res["drift_forecast"],
@@ -155,10 +156,9 @@ def test_csv_evaluation_with_hand_built_models():
     for k in range(1, 7):
         same = np.sqrt(np.mean((y[origins - 1] - y[origins + k - 1]) ** 2))
         assert res["horizon_persistence"][k - 1] == pytest.approx(same, rel=1e-12)
-        net = [series.forecast(Repeat(r), None, y, z, mean, std, False, t0, 6)[k - 1]
-               for t0 in origins]
+        fc = [series.forecast(Repeat(r), net, y, t0, 6)[k - 1] for t0 in origins]
         assert res["horizon_network"][k - 1] == pytest.approx(
-            np.sqrt(np.mean((np.array(net) - y[origins + k - 1]) ** 2)), rel=1e-12)
+            np.sqrt(np.mean((np.array(fc) - y[origins + k - 1]) ** 2)), rel=1e-12)
     assert np.max(res["horizon_linear"]) < 1e-6
     assert res["test_rmse"] == pytest.approx(res["baseline_rmse"], rel=1e-12)
     expected = np.sqrt(np.mean((y[n_train:] - y[n_train - 1:-1]) ** 2))
@@ -166,7 +166,7 @@ def test_csv_evaluation_with_hand_built_models():
     # the forecast starts from the end of the training part, not a step earlier:
     # an oracle on the series' own values continues it exactly
     oracle = CosineOracle(r)
-    fc = series.forecast(_Affine(oracle, mean, std), None, y, z, mean, std, False, n_train, 12)
+    fc = series.forecast(_Affine(oracle, mean, std), net, y, n_train, 12)
     np.testing.assert_allclose(fc, y[n_train:], atol=1e-9)
 
 

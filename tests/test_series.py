@@ -12,8 +12,11 @@ import pytest
 
 import linear
 import plumbing
+import gru_cos
+import lstm_cos
 import rnn_cos
 import series
+from series import Member
 from conftest import ROOT
 from data import SeriesData, read_csv_column
 from test_training import StopAfter
@@ -101,12 +104,12 @@ def test_differences_and_back_by_hand():
     assert mean == pytest.approx(5.0) and std == pytest.approx(np.std([3, 5, 7]))
     np.testing.assert_allclose(z * std + mean, [3, 5, 7, 9, 11])
     # "the change is the last change": y[t] = y[t-1] + (y[t-1] - y[t-2])
-    pred = series.one_step(Repeat(), None, y, z, mean, std, diff=True)
+    pred = series.one_step(Repeat(), [Member(None, True, mean, std)], y)
     np.testing.assert_allclose(pred[2:], [4 + 3, 9 + 5, 16 + 7, 25 + 9])
     assert np.isnan(pred[:2]).all()
     # on levels the same model is "same as last value"
     zl, ml, sl = series.representation(y, 4, diff=False)
-    np.testing.assert_allclose(series.one_step(Repeat(), None, y, zl, ml, sl, False)[1:],
+    np.testing.assert_allclose(series.one_step(Repeat(), [Member(None, False, ml, sl)], y)[1:],
                                y[:-1])
 
 
@@ -114,19 +117,65 @@ def test_forecast_of_differences_adds_up_the_changes():
     y = np.array([1.0, 4.0, 9.0, 16.0, 25.0, 36.0])
     z, mean, std = series.representation(y, 4, diff=True)
     # predicted changes of 0 in normalised units are the mean change, 5, each step
-    fc = series.forecast(Repeat(0.0), None, y, z, mean, std, True, start=4, n_future=3)
+    on_changes = [Member(None, True, mean, std)]
+    fc = series.forecast(Repeat(0.0), on_changes, y, start=4, n_future=3)
     np.testing.assert_allclose(fc, [16 + 5, 16 + 10, 16 + 15])
-    fc = series.forecast(Repeat(1.0), None, y, z, mean, std, True, start=4, n_future=2)
+    fc = series.forecast(Repeat(1.0), on_changes, y, start=4, n_future=2)
     np.testing.assert_allclose(fc, [16 + 5 + std, 16 + 10 + 2 * std])
     # the seed ends with the last change before the forecast starts: y[3] - y[2] = 7
-    fc = series.forecast(RepeatLast(), None, y, z, mean, std, True, start=4, n_future=2)
+    fc = series.forecast(RepeatLast(), on_changes, y, start=4, n_future=2)
     np.testing.assert_allclose(fc, [16 + 7, 16 + 14])
     # levels: the forecast is the values themselves
     zl, ml, sl = series.representation(y, 4, diff=False)
-    fc = series.forecast(Repeat(0.0), None, y, zl, ml, sl, False, start=4, n_future=2)
+    on_levels = [Member(None, False, ml, sl)]
+    fc = series.forecast(Repeat(0.0), on_levels, y, start=4, n_future=2)
     np.testing.assert_allclose(fc, [ml, ml])
-    fc = series.forecast(RepeatLast(), None, y, zl, ml, sl, False, start=4, n_future=2)
+    fc = series.forecast(RepeatLast(), on_levels, y, start=4, n_future=2)
     np.testing.assert_allclose(fc, [16, 16])             # y[3], the last value before row 4
+
+
+def small_net(model, H, seed):
+    rng = np.random.default_rng(seed)
+    return {k: rng.normal(0, 0.5, v.shape) for k, v in model.init_params(H, rng).items()}
+
+
+@pytest.mark.parametrize("model", [rnn_cos, lstm_cos, gru_cos])
+@pytest.mark.parametrize("diff", [False, True])
+def test_one_network_stepped_in_a_batch_is_its_own_forecast(model, diff):
+    # series.simulate steps every future at once (model.step); with one network and
+    # no noise each future is the network's own forecast (model.forecast) from its row
+    y = np.cumsum(np.random.default_rng(1).normal(0, 1, 40))
+    net = [Member(small_net(model, 5, 2), diff, 0.3, 2.0)]
+    starts = [10, 25, 33]
+    batch = series.simulate(model, net, y, starts, 6)
+    for t0, row in zip(starts, batch):
+        np.testing.assert_allclose(row, series.forecasts(model, net, y, [t0], 6)[0],
+                                   rtol=1e-10)
+
+
+@pytest.mark.parametrize("model", [rnn_cos, lstm_cos])
+def test_the_average_goes_on_as_one_forecaster(model):
+    # three networks (levels and changes, two sizes) whose predictions are averaged:
+    # a row at a time, each network's prediction of the next row from its teacher-forced
+    # pass over every row so far (series.network_one_step), averaged, plus the noise of
+    # the future, appended; the batch of futures must be the same
+    y = np.cumsum(np.random.default_rng(4).normal(0, 1, 30))
+    nets = [Member(small_net(model, 4, 5), False, 0.1, 1.5),
+            Member(small_net(model, 4, 6), True, -0.2, 0.7),
+            Member(small_net(model, 3, 7), False, 0.0, 1.0)]
+    starts, n = [20, 23, 20], 5
+    noise = np.random.default_rng(8).normal(0, 0.3, (3, n))
+    futures = series.simulate(model, nets, y, starts, n, noise)
+    for t0, row, e in zip(starts, futures, noise):
+        rows = list(y[:t0])
+        for k in range(n):
+            known = np.append(rows, np.nan)            # the row to predict, not yet known
+            rows.append(np.mean([series.network_one_step(model, m, known)[-1]
+                                 for m in nets]) + e[k])
+        np.testing.assert_allclose(row, rows[t0:], rtol=1e-10)
+    # without noise the average's forecast is that of futures with no noise
+    np.testing.assert_allclose(series.forecast(model, nets, y, 20, n),
+                               series.simulate(model, nets, y, [20], n)[0], rtol=1e-12)
 
 
 def test_the_split_in_time():
@@ -177,7 +226,8 @@ def test_choices_never_look_at_the_held_out_rows(tmp_path, capsys, hidden):
     ra, ma = run_main(tmp_path / "a", "--csv", a, "--iters", "800", hidden=hidden)
     rb, mb = run_main(tmp_path / "b", "--csv", b, "--iters", "800", hidden=hidden)
     assert len(ma["candidates"]) == (2 if hidden else 4)
-    for key in ("diff", "best_iteration", "val_rmse", "candidates"):
+    for key in ("diff", "best_iteration", "val_rmse", "candidates", "networks",
+                "average_val_rmse"):
         assert ma[key] == mb[key], key
     assert ma["settings"]["hidden"] == mb["settings"]["hidden"]
     for k in rnn_cos.PARAM_NAMES:
@@ -221,6 +271,43 @@ def test_hidden_size_and_representation_chosen_on_the_validation_rows(tmp_path, 
         np.testing.assert_array_equal(r[k], alone[k])
     assert (ma["val_rmse"], ma["best_iteration"], ma["test_rmse"]) == (
         m["val_rmse"], m["best_iteration"], m["test_rmse"])
+    # here the average of the four does worse on the validation rows: it is not kept
+    assert m["networks"] == 1 and m["average_val_rmse"] > best["val_rmse"]
+
+
+def test_the_average_is_kept_when_better_on_the_validation_rows(tmp_path, capsys):
+    short = os.path.join(ROOT, "datasets", "sunspots_1909_2008.csv")
+    r, m = run_main(tmp_path / "avg", "--csv", short, "--iters", "600", "--seed", "2",
+                    "--ahead", "3", hidden=None)
+    assert m["networks"] == 4
+    # --ahead trains all four again on every row, and forecasts with their average
+    assert r["ahead_forecast"].shape == (3,) and np.all(r["ahead_lower"] <= r["ahead_upper"])
+    assert 0 <= m["coverage_80"] <= 1
+    assert m["average_val_rmse"] < min(c["val_rmse"] for c in m["candidates"])
+    assert sorted(zip(r["member_diff"].tolist(), r["member_hidden"].tolist(),
+                      r["member_iteration"].tolist())) == sorted(
+        (c["diff"], c["hidden"], c["best_iteration"]) for c in m["candidates"])
+    # the average by hand, from each network's saved weights and rnn_cos.predict
+    y, _, _, _ = read_csv_column(short)
+
+    def by_hand(params, diff, mean, std):                 # predictions of rows 2, 3, ...
+        v = np.diff(y) if diff else y
+        out = rnn_cos.predict(params, (v[:-1] - mean) / std) * std + mean
+        return y[1:-1] + out if diff else out[1:]
+
+    average = np.mean([by_hand({k: r[f"member{i}_{k}"] for k in rnn_cos.PARAM_NAMES},
+                               *(r[f"member_{k}"][i] for k in ("diff", "mean", "std")))
+                       for i in range(4)], axis=0)
+    n_fit, n_train = int(r["n_fit"]), int(r["n_train"])
+    np.testing.assert_allclose(r["test_predictions"], average[n_train - 2:], rtol=1e-12)
+    val = average[n_fit - 2:n_train - 2] - y[n_fit:n_train]
+    assert m["average_val_rmse"] == pytest.approx(np.sqrt(np.mean(val ** 2)), rel=1e-12)
+    # the best network alone, for comparison, is the one saved as the run's weights
+    alone = by_hand({k: r[k] for k in rnn_cos.PARAM_NAMES}, m["diff"], float(r["mean"]),
+                    float(r["std"]))[n_train - 2:]
+    assert m["single_rmse"] == pytest.approx(np.sqrt(np.mean((alone - y[n_train:]) ** 2)),
+                                             rel=1e-12)
+    assert m["single_rmse"] != m["test_rmse"]
 
 
 def test_results_and_baselines_in_the_original_units(tmp_path, capsys):
@@ -251,7 +338,7 @@ def test_summary_says_when_the_linear_model_wins():
              best_iteration=5000, val_rmse=12.5, forecast_rmse=40.0, ar_forecast_rmse=35.0,
              valid_steps=3, ar_valid_steps=1, valid_tolerance=4.25, ar_diff=False,
              ar_levels_rmse=18.0, ar_changes_rmse=19.0, drift_rmse=50.0, dm_stat=2.5,
-             dm_pvalue=0.01)
+             dm_pvalue=0.01, networks=1, coverage_80=0.79)
     text = series.summary(r, 16, 62, chosen=(True, True))
     assert "network 20, linear AR(9) on the levels 18, 'same as last value' 30" in text
     assert ("the linear model, AR(9) on the levels, is significantly better one step ahead "
@@ -261,6 +348,7 @@ def test_summary_says_when_the_linear_model_wins():
     assert ("RMSE network 40, AR(9) on the levels 35, drift line 50; valid for 3 and 1 steps "
             "(until the error first exceeds 4.25, 10% of the series' standard deviation)") in text
     assert "AR on the changes (19), not chosen on the validation rows, beats the network too" in text
+    assert "the 80% interval, simulated from the end of the training part, held 79% of the 62" in text
     r["dm_pvalue"] = 0.43
     assert ("the network and the linear model are not significantly different one step ahead "
             "(Diebold-Mariano p = 0.43)") in series.summary(r, 16, 62, chosen=(True, True))
@@ -271,6 +359,11 @@ def test_summary_says_when_the_linear_model_wins():
     r.update(ar_rmse=21.0, ar_levels_rmse=21.0, ar_changes_rmse=22.0)
     text = series.summary(r, 8, 62, chosen=(False, False))
     assert "beats" not in text and "(network on differences with 8 hidden units;" in text
+    r.update(networks=4, average_val_rmse=12.0, single_rmse=23.0)
+    text = series.summary(r, 16, 62, chosen=(True, True))
+    assert ("(the average of the 4 candidates' predictions, each with the weights it kept: "
+            "validation RMSE 12, against 12.5 for the best alone (differences with 16 hidden "
+            "units), so the average was chosen; the best alone scores 23 held out;") in text
 
 
 @pytest.mark.parametrize("args, words", [
@@ -413,9 +506,9 @@ def test_the_interval_of_a_known_ar1_is_the_true_one():
     y = np.zeros(2000)
     for t in range(1, len(y)):
         y[t] = a * y[t - 1] + rng.normal()
-    params = linear_rnn(a)
-    lower, upper = series.interval(rnn_cos, params, y, y, 0.0, 1.0, False, 1995, 5,
-                                   np.random.default_rng(1), paths=4000)
+    net = [Member(linear_rnn(a), False, 0.0, 1.0)]
+    lower, upper = series.interval(rnn_cos, net, y, 1995, 5, np.random.default_rng(1),
+                                   paths=4000)
     k = np.arange(1, 6)
     centre = a ** k * y[1994]
     sd = np.sqrt(np.cumsum(a ** (2 * (k - 1))))
@@ -428,8 +521,8 @@ def test_the_interval_of_a_known_ar1_is_the_true_one():
     # and one step ahead from 150 origins, the interval holds about 80% of the values
     # (binomial standard deviation 0.033: the bounds are three of them)
     origins = range(350, 500)
-    held = [series.interval(rnn_cos, params, y, y, 0.0, 1.0, False, s, 1,
-                            np.random.default_rng(s), paths=200) for s in origins]
+    held = [series.interval(rnn_cos, net, y, s, 1, np.random.default_rng(s), paths=200)
+            for s in origins]
     inside = np.mean([lo[0] <= y[s] <= hi[0] for s, (lo, hi) in zip(origins, held)])
     assert 0.70 <= inside <= 0.90, inside
 

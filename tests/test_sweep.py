@@ -161,6 +161,7 @@ def test_a_csv_row_records_what_was_chosen_on_the_validation_rows(tmp_path):
     # given a size, only the representation is a choice
     assert sweep.choice(m, dict(row, hidden="16")) == "differences"
     assert sweep.choice({"test_mse": 1.0}, row) == ""        # a cosine run chooses nothing
+    assert sweep.choice(dict(m, networks=2), row) == "average of 2"
 
 
 def test_a_diverging_run_is_recorded_as_such(tmp_path):
