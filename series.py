@@ -10,8 +10,9 @@ The network trains on the series' levels or on its changes from one row to the n
 deviation. Without --diff or --no-diff it trains on both, and without --hidden it
 trains networks of 16 and of 32 hidden units; of these candidates it keeps the one
 whose one-step predictions are best on the validation rows, or, when the average of
-all the candidates' predictions does better there still, that average. During training each network evaluates its weights every so often
-on the validation rows and keeps the best. Only
+all the candidates' predictions does better there still, that average. During
+training each network evaluates its weights every so often on the validation rows and
+keeps the best. Only
 then is the network tested on the held-out rows, in the original units, next to two
 baselines: "same as last value" (persistence) and a linear autoregressive model AR(p)
 fitted by least squares on the training part, its order p chosen by AIC.
@@ -210,30 +211,19 @@ def main(model, args, method):
                 break
         table = [dict(diff=c["diff"], hidden=c["hidden"], val_rmse=c["val_rmse"],
                       best_iteration=c["best"]) for c in tried]
-        # the candidate with the best one-step RMSE on the validation rows; then the
-        # average of every candidate's predictions, kept if it is better there still
-        t = min(tried, key=lambda c: (np.nan_to_num(c["val_rmse"], nan=np.inf),
-                                      c["diff"], c["hidden"]))
-        def member(c, k):                                    # candidate c's weights k
-            return Member(c["kept"][k], c["diff"], *prepared[c["diff"]][1:])
-        chosen, average_val = [t], float("nan")
-        if len(tried) > 1 and len(tried) == len(candidates) and all(
-                np.isfinite(c["val_rmse"]) for c in tried):
-            every = [member(c, c["best"]) for c in tried]
-            average_val = rmse(one_step(model, every, y)[val_rows], y[val_rows])
-            if average_val < t["val_rmse"]:
-                chosen = tried
-        members = [member(c, c["best"]) for c in chosen]
+        t, chosen, average_val = choose(model, tried, prepared, y, val_rows,
+                                        complete=len(tried) == len(candidates))
+        members = [as_member(c, prepared, c["best"]) for c in chosen]
         d, params = t["diff"], t["kept"][t["best"]]
         results = evaluate(model, members, y, x, n_fit, n_train)
         # for comparison only (nothing is chosen on these): the weights of the last
         # iteration, and the best single candidate when the average was kept
         rows = np.arange(n_train, n)
-        last = [member(c, len(c["losses"]) if len(c["losses"]) in c["kept"] else c["best"])
-                for c in chosen]
+        last = [as_member(c, prepared, len(c["losses"]) if len(c["losses"]) in c["kept"]
+                          else c["best"]) for c in chosen]
         results["final_weights_rmse"] = rmse(one_step(model, last, y)[rows], y[rows])
-        results["single_rmse"] = rmse(one_step(model, [member(t, t["best"])], y)[rows],
-                                      y[rows])
+        results["single_rmse"] = rmse(
+            one_step(model, [as_member(t, prepared, t["best"])], y)[rows], y[rows])
         # how often the 80% interval of --ahead, simulated from the end of the training
         # part, holds the held-out rows
         lower, upper = interval(model, members, y, n_train, n - n_train,
@@ -280,6 +270,26 @@ def main(model, args, method):
         run.report(summary(results, t["hidden"], n - n_train,
                            chosen=(len(ways) > 1, len(sizes) > 1)))
     return run.status
+
+
+def as_member(c, prepared, k):
+    """Candidate c (a dict of main's) with the weights of iteration k, as a Member."""
+    return Member(c["kept"][k], c["diff"], *prepared[c["diff"]][1:])
+
+
+def choose(model, tried, prepared, y, val_rows, complete):
+    """The candidate with the best one-step RMSE on the validation rows; then, when
+    there are several and every one was trained (complete) and scored, the average of
+    all their predictions, kept instead if it is lower there still. Returns (the best
+    candidate, the candidates kept: it alone or all of them, the average's validation
+    RMSE: NaN if not tried)."""
+    t = min(tried, key=lambda c: (np.nan_to_num(c["val_rmse"], nan=np.inf),
+                                  c["diff"], c["hidden"]))
+    if len(tried) < 2 or not complete or not all(np.isfinite(c["val_rmse"]) for c in tried):
+        return t, [t], float("nan")
+    every = [as_member(c, prepared, c["best"]) for c in tried]
+    average_val = rmse(one_step(model, every, y)[val_rows], y[val_rows])
+    return t, (tried if average_val < t["val_rmse"] else [t]), average_val
 
 
 def check(y, n_fit, z, mean, std, diff, column, path):
