@@ -5,7 +5,8 @@
 writes
   loss.png         the training loss per iteration (log axes: the early drop shows)
   predictions.png  one-step predictions on a clean cosine (or the held-out rows)
-  forecast.png     the network continuing the curve on its own
+  forecast.png     the network continuing the curve on its own (on a CSV series, with
+                   the 80% interval of its simulated futures)
 and, for a run on the cosine,
   learning.png     the forecast at a dozen points of training, one panel each
   learning.gif     the same as an animation, with the loss curve
