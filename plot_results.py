@@ -195,7 +195,7 @@ def plot_predictions(r, path):
     top.plot(x, targets, color=COLORS["truth"], lw=3, alpha=0.5,
              label=f"true next value of {r['series']}")
     top.plot(x, pred, color=COLORS["prediction"], lw=1.5, marker=dots(pred), ms=4,
-             label="network, one step ahead")
+             label=f"{network_label(r)}, one step ahead")
     if ar:
         top.plot(x, r["ar_predictions"], color=COLORS["ar"], lw=1, ls=":", label=ar_name)
     if "baseline_rmse" in r:                      # a CSV series: held-out rows
@@ -220,7 +220,7 @@ def plot_predictions(r, path):
 
     error = pred - targets
     bottom.axhline(0, color="black", lw=0.8)
-    bottom.plot(x, error, color=COLORS["error"], lw=1.2, label="network")
+    bottom.plot(x, error, color=COLORS["error"], lw=1.2, label=network_label(r))
     if ar:
         bottom.plot(x, r["ar_predictions"] - targets, color=COLORS["ar"], lw=1.2,
                     label=ar_name)
@@ -261,7 +261,7 @@ def plot_forecast(r, path):
                         f"{100 * float(r['coverage_80']):.0f}% of the true values")
     ax.plot(x[k - 1:], np.r_[seed[-1], fc], color=COLORS["prediction"], lw=1.5,
             marker=dots(fc), ms=4, markevery=range(1, len(fc) + 1),
-            label="network, fed its own output")
+            label=f"{network_label(r)}, fed its own output")
     if "ar_forecast" in r:
         ax.plot(x[k - 1:], np.r_[seed[-1], r["ar_forecast"]], color=COLORS["ar"], lw=1.2,
                 ls=":", label=f"{ar_label(r)}, fed its own output")
@@ -605,7 +605,7 @@ def plot_ahead(r, path):
                     lw=0, label="80% interval (simulated futures)")
     ax.plot(np.r_[x[-1], fx], np.r_[y[-1], fc], color=COLORS["prediction"], lw=1.5,
             marker=dots(fc), ms=4, markevery=range(1, len(fc) + 1),
-            label="network, fed its own output")
+            label=f"{network_label(r)}, fed its own output")
     ax.axvline(x[-1], color="black", ls=":", lw=1)
     ax.set_xlabel(str(r["x_label"]))
     ax.set_ylabel(str(r["y_label"]))
@@ -650,6 +650,12 @@ def ar_label(r):
     if "ar_diff" in r:
         where = " on the changes" if bool(r["ar_diff"]) else " on the levels"
     return f"linear AR({int(r['ar_order'])}){where}"
+
+
+def network_label(r):
+    """'network', or 'average of 4 networks' when a CSV run kept the average."""
+    networks = int(r["networks"]) if "networks" in r else 1
+    return "network" if networks == 1 else f"average of {networks} networks"
 
 
 def model_label(r):
