@@ -231,10 +231,16 @@ def main(model, args, method):
         held = y[n_train:]
         results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
                        test_lower=lower, test_upper=upper)
-        if args.ahead:              # the network again, on every row, for the future
-            future, fc, lo, hi, future_text = ahead(
-                model, method, args, y, x, about_x, chosen, init_seed, data_seed, run)
-            results.update(ahead_x=future, ahead_forecast=fc, ahead_lower=lo, ahead_upper=hi)
+        # the network again, on every row, for the future (not after a Ctrl-C: a
+        # forecast from a network trained part of the way would pass for the real one)
+        future = None
+        if args.ahead and not run.stop.requested:
+            future = ahead(model, method, args, y, x, about_x, chosen, init_seed,
+                           data_seed, run)
+        if future is not None:
+            future_x, fc, lo, hi, future_text = future
+            results.update(ahead_x=future_x, ahead_forecast=fc, ahead_lower=lo,
+                           ahead_upper=hi)
         z, mean, std = prepared[d]
         results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
                        val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
@@ -260,10 +266,14 @@ def main(model, args, method):
                            origins=results["horizon_origins"],
                            **{k: results[f"horizon_{k}"].tolist()
                               for k in ("network", "linear", "persistence")})))
-        if args.ahead:
+        if future is not None:
             path = os.path.join(args.out, "forecast.csv")
             write_forecast(path, future_text, fc, lo, hi)
             run.wrote([path])
+        elif args.ahead:
+            print("stopped by Ctrl-C before the networks for --ahead were trained on every "
+                  "row: forecast.csv and ahead.png are not written")
+            run.status = 130
         if not args.no_plot:
             import plot_results                              # matplotlib, only to draw
             run.wrote(plot_results.plot_file(npz, args.out))
@@ -473,7 +483,8 @@ def ahead(model, method, args, y, x, about, chosen, init_seed, data_seed, run):
     """Train the chosen network again on every row (its representation, hidden size and
     the number of iterations kept; each of them when their average was chosen), and
     forecast args.ahead steps past the last, with the 80% interval. Returns (x of the
-    future, forecast, lower, upper, the x as text)."""
+    future, forecast, lower, upper, the x as text), or None when Ctrl-C stopped the
+    training."""
     n, members = len(y), []
     for c in chosen:
         z, mean, std = representation(y, n, c["diff"])
@@ -486,6 +497,8 @@ def ahead(model, method, args, y, x, about, chosen, init_seed, data_seed, run):
         method.train(model.lossFun, params, SeriesData(seen, seed=data_seed),
                      max(c["best"], 1), args.steps, args.lr, model.init_state(c["hidden"]),
                      args.hprev, args.anneal, progress=run.progress, stop=run.stop)
+        if run.stop.requested:
+            return None
         members.append(Member(params, c["diff"], mean, std))
     fc = forecast(model, members, y, n, args.ahead)
     lower, upper = interval(model, members, y, n, args.ahead,

@@ -527,6 +527,42 @@ def test_the_interval_of_a_known_ar1_is_the_true_one():
     assert 0.70 <= inside <= 0.90, inside
 
 
+class CtrlC:
+    """rnn_cos's training loop, with a Ctrl-C (stop.requested) at the start of its
+    call number `at` (1: the first network), or just after that call ends."""
+
+    def __init__(self, at, after=False):
+        self.at, self.after, self.calls = at, after, 0
+        self.snapshot_iterations = rnn_cos.snapshot_iterations
+
+    def train(self, *args, stop, **kw):
+        self.calls += 1
+        if self.calls == self.at and not self.after:
+            stop.requested = True
+        out = rnn_cos.train(*args, stop=stop, **kw)
+        if self.calls == self.at and self.after:
+            stop.requested = True
+        return out
+
+
+@pytest.mark.parametrize("at, after", [(2, False), (1, True)])
+def test_ctrl_c_never_leaves_a_forecast_past_the_end_from_a_network_half_trained(
+        tmp_path, capsys, at, after):
+    # (2, False): during the training on every row; (1, True): after the test's
+    # training, before that one starts. The test's results are saved; no forecast.csv
+    out = tmp_path / "r"
+    args = plumbing.parse_args(rnn_cos, ["--csv", SUNSPOTS, "--iters", "200", "--hidden",
+                                         "4", "--no-diff", "--ahead", "5", "--no-plot",
+                                         "--quiet", "--out", str(out)])
+    method = CtrlC(at, after)
+    assert series.main(rnn_cos, args, method) == 130
+    assert method.calls == (2 if not after else 1)
+    assert "forecast.csv and ahead.png are not written" in capsys.readouterr().out
+    assert sorted(os.listdir(out)) == ["metrics.json", "rnn_cos.npz"]
+    with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
+        assert "ahead_forecast" not in f.files and f["loss"].shape == (200,)
+
+
 def test_ahead_writes_the_future_in_the_series_own_steps(tmp_path):
     months = [f"{2000 + m // 12}-{m % 12 + 1:02d}" for m in range(90)]
     values = [10 + 5 * np.sin(2 * np.pi * m / 12) + 0.1 * m for m in range(90)]
