@@ -328,19 +328,21 @@ class Run:
         return True
 
     def save(self, params, losses, results, settings, snapshots, loss_note, iterations=None,
-             more_metrics=None):
+             more_metrics=None, stopped=False):
         """Write <NAME>.npz (the weights, the loss of every iteration, the results, the
         settings and the snapshots {iteration: weights}, as snap_iters (K,) and
         snap_<name> (K, *shape)) and metrics.json (the numbers); returns the npz's path.
         iterations: how many were trained in all (by default len(losses)), for the speed;
-        more_metrics: more entries for metrics.json only."""
+        more_metrics: more entries for metrics.json only; stopped: Ctrl-C came during
+        another training of the run (another candidate's), even if these losses are whole."""
         a, done = self.args, len(losses)
         if done == 0:
             raise NothingTrained
-        self.interrupted = done < a.iters
+        self.interrupted = stopped or done < a.iters
         if self.interrupted:
-            print(f"stopped by Ctrl-C after {done:,} of {a.iters:,} iterations; "
-                  f"saving what was trained so far")
+            where = (f"after {done:,} of {a.iters:,} iterations" if done < a.iters
+                     else "between two trainings")
+            print(f"stopped by Ctrl-C {where}; saving what was trained so far")
             self.status = 130
         self.saving = True
         self.done, self.loss_note = iterations or done, loss_note

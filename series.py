@@ -209,10 +209,15 @@ def main(model, args, method):
                               val_rmse=float(np.nanmin(val)) if found else float("nan")))
             if run.stop.requested:
                 break
+        # after a Ctrl-C, only the networks trained so far count (and are saved as such)
+        stopped = run.stop.requested
+        tried = [c for c in tried if len(c["losses"])]
+        if not tried:
+            raise plumbing.NothingTrained
         table = [dict(diff=c["diff"], hidden=c["hidden"], val_rmse=c["val_rmse"],
                       best_iteration=c["best"]) for c in tried]
         t, chosen, average_val = choose(model, tried, prepared, y, val_rows,
-                                        complete=len(tried) == len(candidates))
+                                        complete=not stopped)
         members = [as_member(c, prepared, c["best"]) for c in chosen]
         d, params = t["diff"], t["kept"][t["best"]]
         results = evaluate(model, members, y, x, n_fit, n_train)
@@ -260,7 +265,7 @@ def main(model, args, method):
         saved = {k: w for k, w in t["kept"].items() if k in snapshots or k == t["best"]}
         npz = run.save(params, t["losses"], results, settings, saved,
                        loss_note="normalised units",
-                       iterations=sum(len(c["losses"]) for c in tried),
+                       iterations=sum(len(c["losses"]) for c in tried), stopped=stopped,
                        more_metrics=dict(candidates=table, horizon_rmse=dict(
                            horizons=results["horizon"].tolist(),
                            origins=results["horizon_origins"],
@@ -289,10 +294,10 @@ def as_member(c, prepared, k):
 
 def choose(model, tried, prepared, y, val_rows, complete):
     """The candidate with the best one-step RMSE on the validation rows; then, when
-    there are several and every one was trained (complete) and scored, the average of
-    all their predictions, kept instead if it is lower there still. Returns (the best
-    candidate, the candidates kept: it alone or all of them, the average's validation
-    RMSE: NaN if not tried)."""
+    there are several and every one was trained whole (complete) and scored, the
+    average of all their predictions, kept instead if it is lower there still. Returns
+    (the best candidate, the candidates kept: it alone or all of them, the average's
+    validation RMSE: NaN if not tried)."""
     t = min(tried, key=lambda c: (np.nan_to_num(c["val_rmse"], nan=np.inf),
                                   c["diff"], c["hidden"]))
     if len(tried) < 2 or not complete or not all(np.isfinite(c["val_rmse"]) for c in tried):

@@ -563,6 +563,26 @@ def test_ctrl_c_never_leaves_a_forecast_past_the_end_from_a_network_half_trained
         assert "ahead_forecast" not in f.files and f["loss"].shape == (200,)
 
 
+@pytest.mark.parametrize("at, after", [(2, False), (1, True)])
+def test_ctrl_c_between_candidates_saves_those_trained_as_interrupted(
+        tmp_path, capsys, at, after):
+    # four candidates; Ctrl-C at the start of the second (which trains nothing) or just
+    # after the first: the first alone is kept, and the run says it was stopped
+    out = tmp_path / "r"
+    args = plumbing.parse_args(rnn_cos, ["--csv", SUNSPOTS, "--iters", "200", "--no-plot",
+                                         "--quiet", "--out", str(out)])
+    assert series.main(rnn_cos, args, CtrlC(at, after)) == 130
+    assert "stopped by Ctrl-C" in capsys.readouterr().out
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["interrupted"] is True and m["networks"] == 1
+    assert [(c["diff"], c["hidden"]) for c in m["candidates"]] == [(False, 16)]
+    # Ctrl-C before anything was trained: nothing is written
+    assert series.main(rnn_cos, plumbing.parse_args(rnn_cos, [
+        "--csv", SUNSPOTS, "--iters", "200", "--quiet", "--out", str(tmp_path / "none")]),
+        CtrlC(1)) == 130
+    assert not (tmp_path / "none").exists() or not os.listdir(tmp_path / "none")
+
+
 def test_ahead_writes_the_future_in_the_series_own_steps(tmp_path):
     months = [f"{2000 + m // 12}-{m % 12 + 1:02d}" for m in range(90)]
     values = [10 + 5 * np.sin(2 * np.pi * m / 12) + 0.1 * m for m in range(90)]
