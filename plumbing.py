@@ -341,7 +341,7 @@ class Run:
         self.interrupted = stopped or done < a.iters
         if self.interrupted:
             where = (f"after {done:,} of {a.iters:,} iterations" if done < a.iters
-                     else "between two trainings")
+                     else "before every network was trained")
             print(f"stopped by Ctrl-C {where}; saving what was trained so far")
             self.status = 130
         self.saving = True
