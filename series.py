@@ -124,28 +124,11 @@ def network_one_step(model, m, y):
 
 
 def forecast(model, members, y, start, n_future):
-    """The network(s) on their own from row `start` on (forecasts, one start)."""
-    return forecasts(model, members, y, [start], n_future)[0]
-
-
-def forecasts(model, members, y, starts, n_future):
-    """From each row t0 of starts, knowing y[:t0]: the next n_future values, each
-    prediction fed back as the next input. Shape (len(starts), n_future). One network
-    runs its own forecast (model.forecast): levels are the values, differences are
-    added up from y[t0 - 1]. Several are stepped together (simulate), each reading the
-    average of their predictions."""
-    if len(members) > 1:
-        return simulate(model, members, y, starts, n_future)
-    m = members[0]
-    z = reads(m, y)
-    out = []
-    for t0 in starts:
-        if m.diff:
-            changes = model.forecast(m.params, z[:t0 - 1], n_future) * m.std + m.mean
-            out.append(y[t0 - 1] + np.cumsum(changes))
-        else:
-            out.append(model.forecast(m.params, z[:t0], n_future) * m.std + m.mean)
-    return np.array(out).reshape(len(starts), n_future)
+    """The network (or the average of the networks) on its own from row `start` on: it
+    reads the series up to row start - 1, then feeds each prediction back in as the
+    next value; a network on the changes adds its predicted changes up from
+    y[start - 1]. Shape (n_future,). (simulate, with one future and no noise.)"""
+    return simulate(model, members, y, [start], n_future)[0]
 
 
 def rmse(pred, truth):
@@ -246,7 +229,7 @@ def main(model, args, method):
             future_x, fc, lo, hi, future_text = future
             results.update(ahead_x=future_x, ahead_forecast=fc, ahead_lower=lo,
                            ahead_upper=hi)
-        z, mean, std = prepared[d]
+        _, mean, std = prepared[d]
         results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
                        val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
                        val_curve=t["val"], networks=len(members), average_val_rmse=average_val,
@@ -405,7 +388,7 @@ def rolling_origin(model, members, y, n_train, ar_diff, ar_coef):
     origins = np.arange(n_train, n - h + 1)
     truth = np.array([y[t0:t0 + h] for t0 in origins])                 # (origins, h)
     paths = {
-        "network": forecasts(model, members, y, origins, h),
+        "network": simulate(model, members, y, origins, h),
         "linear": [linear.iterate(ar_coef, y[:t0], h, ar_diff) for t0 in origins],
         "persistence": [np.full(h, y[t0 - 1]) for t0 in origins]}
     out = {"horizons": list(range(1, h + 1)), "origins": len(origins)}

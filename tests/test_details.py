@@ -17,6 +17,7 @@ import lstm_cos
 import rnn_cos
 import series
 from conftest import ROOT
+from linear_cell import LinearCell, linear_cell
 
 
 def cli(*args):
@@ -140,8 +141,8 @@ def test_csv_evaluation_with_hand_built_models():
     n_train = 48
     z, mean, std = series.representation(y, 38, diff=False)
     # 'same as last value' in normalised units is 'same as last value' in the original ones
-    net = [series.Member(None, False, mean, std)]
-    res = series.evaluate(Repeat(r), net, y, x, 38, n_train)
+    net = [series.Member(linear_cell(1.0), False, mean, std)]
+    res = series.evaluate(LinearCell, net, y, x, 38, n_train)
     # the drift line: the last training value plus the mean change per step
     steps = np.arange(1, len(y) - n_train + 1)
     np.testing.assert_allclose(res["drift_forecast"],
@@ -149,35 +150,27 @@ def test_csv_evaluation_with_hand_built_models():
     # the linear model of an exact cosine is exact, on the levels or on the changes
     assert res["ar_rmse"] < 1e-8
     # forecasts from every origin of the held-out part, h = 6 steps (half of 12 rows):
-    # origins 48..54; 'same as last value' by hand, the network by its own forecast
+    # origins 48..54; 'same as last value' by hand, and the network, which repeats its
+    # last input, fed its own output is 'same as last value' too
     np.testing.assert_array_equal(res["horizon"], np.arange(1, 7))
     assert res["horizon_origins"] == 7
     origins = np.arange(48, 55)
     for k in range(1, 7):
         same = np.sqrt(np.mean((y[origins - 1] - y[origins + k - 1]) ** 2))
         assert res["horizon_persistence"][k - 1] == pytest.approx(same, rel=1e-12)
-        fc = [series.forecast(Repeat(r), net, y, t0, 6)[k - 1] for t0 in origins]
-        assert res["horizon_network"][k - 1] == pytest.approx(
-            np.sqrt(np.mean((np.array(fc) - y[origins + k - 1]) ** 2)), rel=1e-12)
+        assert res["horizon_network"][k - 1] == pytest.approx(same, rel=1e-12)
     assert np.max(res["horizon_linear"]) < 1e-6
     assert res["test_rmse"] == pytest.approx(res["baseline_rmse"], rel=1e-12)
     expected = np.sqrt(np.mean((y[n_train:] - y[n_train - 1:-1]) ** 2))
     assert res["baseline_rmse"] == pytest.approx(expected, rel=1e-12)
-    # the forecast starts from the end of the training part, not a step earlier:
-    # an oracle on the series' own values continues it exactly
-    oracle = CosineOracle(r)
-    fc = series.forecast(_Affine(oracle, mean, std), net, y, n_train, 12)
+    # the forecast starts from the end of the training part, not a step earlier: the
+    # cosine's own rule y[t+1] = 2 cos(r) y[t] - y[t-1], in normalised units (z = (y -
+    # mean) / std: z[t+1] = 2 cos(r) z[t] - z[t-1] + (2 cos(r) - 2) mean / std), continues
+    # it exactly
+    c = 2 * np.cos(r)
+    oracle = [series.Member(linear_cell(c, -1.0, bias=(c - 2) * mean / std), False, mean, std)]
+    fc = series.forecast(LinearCell, oracle, y, n_train, 12)
     np.testing.assert_allclose(fc, y[n_train:], atol=1e-9)
-
-
-class _Affine:
-    """A model on the original units, wrapped to read and write normalised ones."""
-
-    def __init__(self, model, mean, std):
-        self.model, self.mean, self.std = model, mean, std
-
-    def forecast(self, params, seed, n):
-        return (self.model.forecast(None, seed * self.std + self.mean, n) - self.mean) / self.std
 
 
 def test_lstm_forget_bias_starts_at_one_so_f_starts_near_0_73():

@@ -18,6 +18,7 @@ import rnn_cos
 import series
 from series import Member
 from conftest import ROOT
+from linear_cell import LinearCell, linear_cell
 from data import SeriesData, read_csv_column
 from test_training import StopAfter
 
@@ -78,60 +79,43 @@ def test_ar_one_step_by_hand():
 
 # ---------------------------------------------------------------------------------------
 # levels and differences, by hand
-class Repeat:
-    """A model whose next value is its last input (in the units it reads), and whose
-    forecast is a given constant."""
-    def __init__(self, constant=0.0):
-        self.constant = constant
-
-    def predict(self, params, z):
-        return np.asarray(z, dtype=float)
-
-    def forecast(self, params, seed, n):
-        return np.full(n, self.constant)
-
-
-class RepeatLast(Repeat):
-    """A model whose forecast repeats the last value of its seed."""
-
-    def forecast(self, params, seed, n):
-        return np.full(n, seed[-1])
-
-
 def test_differences_and_back_by_hand():
     y = np.array([1.0, 4.0, 9.0, 16.0, 25.0, 36.0])
     z, mean, std = series.representation(y, 4, diff=True)   # fit rows 0..3: changes 3, 5, 7
     assert mean == pytest.approx(5.0) and std == pytest.approx(np.std([3, 5, 7]))
     np.testing.assert_allclose(z * std + mean, [3, 5, 7, 9, 11])
     # "the change is the last change": y[t] = y[t-1] + (y[t-1] - y[t-2])
-    pred = series.one_step(Repeat(), [Member(None, True, mean, std)], y)
+    repeat = linear_cell(1.0)
+    pred = series.one_step(LinearCell, [Member(repeat, True, mean, std)], y)
     np.testing.assert_allclose(pred[2:], [4 + 3, 9 + 5, 16 + 7, 25 + 9])
     assert np.isnan(pred[:2]).all()
     # on levels the same model is "same as last value"
     zl, ml, sl = series.representation(y, 4, diff=False)
-    np.testing.assert_allclose(series.one_step(Repeat(), [Member(None, False, ml, sl)], y)[1:],
-                               y[:-1])
+    np.testing.assert_allclose(
+        series.one_step(LinearCell, [Member(repeat, False, ml, sl)], y)[1:], y[:-1])
 
 
 def test_forecast_of_differences_adds_up_the_changes():
     y = np.array([1.0, 4.0, 9.0, 16.0, 25.0, 36.0])
     z, mean, std = series.representation(y, 4, diff=True)
+
+    def on_changes(params, n):
+        return series.forecast(LinearCell, [Member(params, True, mean, std)], y, 4, n)
+
     # predicted changes of 0 in normalised units are the mean change, 5, each step
-    on_changes = [Member(None, True, mean, std)]
-    fc = series.forecast(Repeat(0.0), on_changes, y, start=4, n_future=3)
-    np.testing.assert_allclose(fc, [16 + 5, 16 + 10, 16 + 15])
-    fc = series.forecast(Repeat(1.0), on_changes, y, start=4, n_future=2)
-    np.testing.assert_allclose(fc, [16 + 5 + std, 16 + 10 + 2 * std])
-    # the seed ends with the last change before the forecast starts: y[3] - y[2] = 7
-    fc = series.forecast(RepeatLast(), on_changes, y, start=4, n_future=2)
-    np.testing.assert_allclose(fc, [16 + 7, 16 + 14])
+    np.testing.assert_allclose(on_changes(linear_cell(0.0), 3), [16 + 5, 16 + 10, 16 + 15])
+    np.testing.assert_allclose(on_changes(linear_cell(0.0, bias=1.0), 2),
+                               [16 + 5 + std, 16 + 10 + 2 * std])
+    # the last change read before the forecast starts is y[3] - y[2] = 7, and repeated
+    np.testing.assert_allclose(on_changes(linear_cell(1.0), 2), [16 + 7, 16 + 14])
     # levels: the forecast is the values themselves
     zl, ml, sl = series.representation(y, 4, diff=False)
-    on_levels = [Member(None, False, ml, sl)]
-    fc = series.forecast(Repeat(0.0), on_levels, y, start=4, n_future=2)
-    np.testing.assert_allclose(fc, [ml, ml])
-    fc = series.forecast(RepeatLast(), on_levels, y, start=4, n_future=2)
-    np.testing.assert_allclose(fc, [16, 16])             # y[3], the last value before row 4
+
+    def on_levels(params, n):
+        return series.forecast(LinearCell, [Member(params, False, ml, sl)], y, 4, n)
+
+    np.testing.assert_allclose(on_levels(linear_cell(0.0), 2), [ml, ml])
+    np.testing.assert_allclose(on_levels(linear_cell(1.0), 2), [16, 16])   # y[3], repeated
 
 
 def small_net(model, H, seed):
@@ -143,14 +127,19 @@ def small_net(model, H, seed):
 @pytest.mark.parametrize("diff", [False, True])
 def test_one_network_stepped_in_a_batch_is_its_own_forecast(model, diff):
     # series.simulate steps every future at once (model.step); with one network and
-    # no noise each future is the network's own forecast (model.forecast) from its row
+    # no noise each future is the network's own forecast (model.forecast) from its row,
+    # of the values, or of the changes added up from the last value
     y = np.cumsum(np.random.default_rng(1).normal(0, 1, 40))
-    net = [Member(small_net(model, 5, 2), diff, 0.3, 2.0)]
+    m = Member(small_net(model, 5, 2), diff, 0.3, 2.0)
+    z = series.reads(m, y)
     starts = [10, 25, 33]
-    batch = series.simulate(model, net, y, starts, 6)
+    batch = series.simulate(model, [m], y, starts, 6)
     for t0, row in zip(starts, batch):
-        np.testing.assert_allclose(row, series.forecasts(model, net, y, [t0], 6)[0],
-                                   rtol=1e-10)
+        if diff:
+            own = y[t0 - 1] + np.cumsum(model.forecast(m.params, z[:t0 - 1], 6) * 2.0 + 0.3)
+        else:
+            own = model.forecast(m.params, z[:t0], 6) * 2.0 + 0.3
+        np.testing.assert_allclose(row, own, rtol=1e-10)
 
 
 @pytest.mark.parametrize("model", [rnn_cos, lstm_cos])
@@ -173,9 +162,6 @@ def test_the_average_goes_on_as_one_forecaster(model):
             rows.append(np.mean([series.network_one_step(model, m, known)[-1]
                                  for m in nets]) + e[k])
         np.testing.assert_allclose(row, rows[t0:], rtol=1e-10)
-    # without noise the average's forecast is that of futures with no noise
-    np.testing.assert_allclose(series.forecast(model, nets, y, 20, n),
-                               series.simulate(model, nets, y, [20], n)[0], rtol=1e-12)
 
 
 def test_the_split_in_time():
