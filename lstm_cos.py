@@ -182,13 +182,16 @@ def forecast(params, seed_values, n_future, return_states=False):
 def step(params, x, state):
     """One step of P sequences at once (rnn_cos.step): x (P,), state = (h, C), each (P,H)
     with a row per sequence; returns (h_t, C_t)."""
-    W, b = stacked(params)
     h, c = state
     H = h.shape[1]
-    a = (h @ W[:, :H].T + x[:, None] * W[:, H] + b).reshape(len(x), 4, H)
+
+    def pre(g):                                          # W_g [h_{t-1}; x_t] + b_g
+        W = params[f"W{g}"]
+        return h @ W[:, :H].T + x[:, None] * W[:, H] + params[f"b{g}"][:, 0]
+
     with np.errstate(over="ignore"):                     # sigmoid of a << 0 is 0
-        o, f, i = sigmoid(a[:, 0]), sigmoid(a[:, 1]), sigmoid(a[:, 2])
-    c = f * c + i * np.tanh(a[:, 3])                     # C_t = f_t C_{t-1} + i_t C~_t
+        f, i, o = sigmoid(pre("f")), sigmoid(pre("i")), sigmoid(pre("o"))
+    c = f * c + i * np.tanh(pre("c"))                    # C_t = f_t C_{t-1} + i_t C~_t
     return o * np.tanh(c), c                             # h_t = o_t tanh(C_t)
 
 
