@@ -252,9 +252,7 @@ def plot_vanishing(args, runs, path):
 def main(argv=None):
     args = parse_args(argv)
     say = (lambda *a, **k: None) if args.quiet else print
-    if not plumbing.matplotlib_installed():
-        return plumbing.fail("compare_cells.py", plumbing.NO_MATPLOTLIB, 2)
-    problem = plumbing.check_out_folder(args.out)
+    problem = plumbing.drawing_problem(args.out)
     if problem:
         return plumbing.fail("compare_cells.py", problem, 2)
     say(f"compare_cells: RNN, LSTM and GRU, {args.iters:,} iterations each, seeds "

@@ -265,9 +265,7 @@ def main(argv=None):
         return run_main(argv[1:])
     args = parse_args(argv)
     say = (lambda *a, **k: None) if args.quiet else print
-    if not plumbing.matplotlib_installed():
-        return plumbing.fail("memory_span.py", plumbing.NO_MATPLOTLIB, 2)
-    problem = plumbing.check_out_folder(args.out)
+    problem = plumbing.drawing_problem(args.out)
     if problem:
         return plumbing.fail("memory_span.py", problem, 2)
     grid = runner.Grid(os.path.join(args.out, "runs.csv"), COLUMNS,

@@ -507,6 +507,12 @@ def save_json(path, obj):
     write_atomic(path, lambda f: f.write(text.encode()))
 
 
+def drawing_problem(out):
+    """Why a script that must draw its figures into the folder out cannot run
+    (matplotlib missing, or out not writable), in one line; None if it can."""
+    return NO_MATPLOTLIB if not matplotlib_installed() else check_out_folder(out)
+
+
 def check_out_folder(out):
     """Create the output folder and make sure a file can be written in it; return an
     error message, or None."""
