@@ -256,10 +256,11 @@ def read_csv_column(path, column=None, about=None):
         about["x"] = "row"
     if j != 0:
         first_cells = cells(0)
+        dates = [parse_date(c) for c in first_cells]            # as decimal years, or None
         if all(is_number(c) for c in first_cells):
             x0 = np.array([float(c) for c in first_cells])
-        elif all(parse_date(c) is not None for c in first_cells):
-            x0 = np.array([parse_date(c) for c in first_cells])    # dates, as decimal years
+        elif None not in dates:
+            x0 = np.array(dates)
         else:
             x0 = None
         if x0 is not None:
