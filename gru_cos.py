@@ -40,12 +40,6 @@ def init_params(hidden_size, rng):
     return {k: p[k] for k in PARAM_NAMES}
 
 
-def param_count(hidden_size):
-    """How many numbers init_params(hidden_size) holds, without making them."""
-    H = hidden_size
-    return 3 * H * (H + 1) + 3 * H + H + 1
-
-
 def init_state(hidden_size):
     """h_0 = 0, shape (H,1)."""
     return np.zeros((hidden_size, 1))
@@ -155,18 +149,6 @@ def forecast(params, seed_values, n_future, return_states=False):
             hc = np.tanh(Wh @ np.append(r * h, y) + bh)  # h~_t
             h = (1 - z) * h + z * hc
     return (out, states) if return_states else out
-
-
-def step(params, x, h):
-    """One step of P sequences at once (rnn_cos.step): x (P,), h (P,H) with a row per
-    sequence; returns h_t (P,H)."""
-    H = h.shape[1]
-    Wz, Wr, Wh = params["Wz"], params["Wr"], params["Wh"]
-    with np.errstate(over="ignore"):                     # sigmoid of a << 0 is 0
-        z = sigmoid(h @ Wz[:, :H].T + x[:, None] * Wz[:, H] + params["bz"][:, 0])
-        r = sigmoid(h @ Wr[:, :H].T + x[:, None] * Wr[:, H] + params["br"][:, 0])
-    hc = np.tanh((r * h) @ Wh[:, :H].T + x[:, None] * Wh[:, H] + params["bh"][:, 0])
-    return h + z * (hc - h)                              # (1 - z_t) h_{t-1} + z_t h~_t
 
 
 def hidden_gradients(params, inputs, target):

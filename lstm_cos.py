@@ -45,12 +45,6 @@ def init_params(hidden_size, rng):
     return {k: p[k] for k in PARAM_NAMES}
 
 
-def param_count(hidden_size):
-    """How many numbers init_params(hidden_size) holds, without making them."""
-    H = hidden_size
-    return 4 * H * (H + 1) + 4 * H + H + 1
-
-
 def init_state(hidden_size):
     """(h_0, C_0) = (0, 0), each (H,1)."""
     return np.zeros((hidden_size, 1)), np.zeros((hidden_size, 1))
@@ -177,22 +171,6 @@ def forecast(params, seed_values, n_future, return_states=False):
             c = f * c + i * np.tanh(a[3])                # C_t = f_t C_{t-1} + i_t C~_t
             h = o * np.tanh(c)                           # h_t = o_t tanh(C_t)
     return (out, states) if return_states else out
-
-
-def step(params, x, state):
-    """One step of P sequences at once (rnn_cos.step): x (P,), state = (h, C), each (P,H)
-    with a row per sequence; returns (h_t, C_t)."""
-    h, c = state
-    H = h.shape[1]
-
-    def pre(g):                                          # W_g [h_{t-1}; x_t] + b_g
-        W = params[f"W{g}"]
-        return h @ W[:, :H].T + x[:, None] * W[:, H] + params[f"b{g}"][:, 0]
-
-    with np.errstate(over="ignore"):                     # sigmoid of a << 0 is 0
-        f, i, o = sigmoid(pre("f")), sigmoid(pre("i")), sigmoid(pre("o"))
-    c = f * c + i * np.tanh(pre("c"))                    # C_t = f_t C_{t-1} + i_t C~_t
-    return o * np.tanh(c), c                             # h_t = o_t tanh(C_t)
 
 
 def hidden_gradients(params, inputs, target):

@@ -28,7 +28,7 @@ import zipfile
 
 import numpy as np
 
-from plumbing import NO_MATPLOTLIB, fail, write_atomic
+from lab.plumbing import NO_MATPLOTLIB, fail, write_atomic
 
 try:
     import matplotlib

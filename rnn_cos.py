@@ -4,7 +4,8 @@ value of a noisy cosine from the values before it.
 This is Karpathy's min-char-rnn changed from characters to regression: one float in,
 one hidden layer of H tanh units whose state h (the network's "memory") is fed back
 at every step, one float out, a mean squared error, backpropagation through time and
-Adagrad. Run it:
+Adagrad. The article's program in its own form, in one short file, is
+rnn_cos_minimal.py; this is the same method, fast, with the default run. Run it:
 
     python rnn_cos.py            # trains, evaluates, forecasts, writes results/
     python rnn_cos.py --help     # every option
@@ -13,19 +14,16 @@ The file reads top to bottom in the article's order: the defaults, the data, the
 parameters, lossFun (the forward pass, the loss and backpropagation through time),
 Adagrad and the training loop, then the trained network at work (one-step predictions,
 the forecast, the gradient that vanishes) and the script that ties them together. The
-plumbing (checking the command line, saving, Ctrl-C, the progress line) is in
-plumbing.py, and your own CSV series in series.py; nothing of the method is there.
+plumbing (checking the command line, the progress line, Ctrl-C, saving) and the
+analysis are in the package lab/; nothing of the method is there.
 """
 import sys
 
 import numpy as np
 
-import analysis
-import linear
-import plumbing
 from data import (FORECAST_PERIODS, WARMUP, CosineData, forecast_cosine, test_cosine,
                   validation_cosine)
-from plumbing import Diverged
+from lab import analysis, linear, plumbing      # the linear model, the analysis, the plumbing
 
 # ---------------------------------------------------------------------------------------
 # defaults (each one can be changed on the command line: python rnn_cos.py --help)
@@ -72,12 +70,6 @@ def init_params(hidden_size, rng):
     )
 
 
-def param_count(hidden_size):
-    """How many numbers init_params(hidden_size) holds, without making them."""
-    H = hidden_size
-    return H + H * H + H + H + 1
-
-
 def init_state(hidden_size):
     """The hidden state before the first step: h_0 = 0, shape (H,1)."""
     return np.zeros((hidden_size, 1))
@@ -110,8 +102,8 @@ def lossFun(params, inputs, targets, hprev):
     """Forward pass, mean squared error and backpropagation through time.
 
     The article's form, with dicts indexed by time and every gradient summed inside
-    the loop, is minchar_literal.lossFun_literal: the same numbers (the tests hold them
-    equal), written there step by step and here for speed.
+    the loop, is rnn_cos_minimal.lossFun: the same numbers (the tests hold them equal),
+    written there step by step and here for speed.
 
     inputs, targets: shape (T,); targets[t] is the value that follows inputs[t].
     hprev: (H,1), the hidden state before the first input.
@@ -147,90 +139,80 @@ def lossFun(params, inputs, targets, hprev):
 
 # ---------------------------------------------------------------------------------------
 # Adagrad and the training loop (the LSTM and GRU scripts train with this loop too)
-GROWTH = 100     # a loss this many times that of always predicting 0 means divergence
-
-
-def train(lossFun, params, data, iters, steps, learning_rate, h0, hprev_mode="reset",
+def train(model, params, data, iters, steps, learning_rate, h0, hprev_mode="reset",
           anneal=0.0, keep=(), progress=None, stop=None):
-    """Train params (a dict of arrays) with Adagrad on windows of data; afterwards its
-    entries are the trained weights (views into one vector).
+    """Train params (a dict of arrays, updated in place) with Adagrad on windows of data,
+    each window through model.lossFun (this file's, or a gated cell's).
 
     Each iteration takes a window of steps + 1 points, runs lossFun on it from the state
-    hprev and makes one Adagrad step. hprev_mode says where each window's state starts:
-        reset       random windows (data.next_batch), each from h0 (zeros)
-        carry       random windows, each from the state the previous one ended in
-        sequential  consecutive windows, as in min-char-rnn: p += steps and the state
-                    carried on, both back to p = 0 and h0 when the data runs out
+    hprev and makes one Adagrad step. hprev_mode says where each window's state starts
+    (see windows below): 'reset' from h0 (zeros), 'carry' from where the previous random
+    window ended (the article), 'sequential' as in min-char-rnn.
     anneal: over this last fraction of the iterations the learning rate falls linearly
     towards 0, so that the last noisy windows no longer kick the weights about (0: the
     same learning rate throughout, as in min-char-rnn).
     keep: the iterations after which to keep a copy of the weights (0 is before the
     first step). progress.update(n, losses) is told of every iteration; the loop ends
     early when stop.requested turns true (Ctrl-C).
-    Returns (losses, kept): the loss of every iteration done, and {iteration: a copy of
-    params}. Raises Diverged when the loss is NaN, infinite, or GROWTH times the mean
-    square of the data (the loss of always predicting 0).
+    Returns (losses, kept): the loss of every iteration done, shape (iterations,), and
+    {iteration: a copy of params}. Raises plumbing.Diverged when the loss is NaN,
+    infinite, or blown up (plumbing.check_loss).
     """
-    flat, views = flatten(params)
-    params.update(views)                   # the weights are now views into one vector,
-    mem = np.zeros_like(flat)              # and the Adagrad memory has one entry per weight
+    progress, stop = progress or plumbing.SILENT, stop or plumbing.SILENT
+    mem = {k: np.zeros_like(p) for k, p in params.items()}  # Adagrad memory, one per weight
     zero_loss = float(np.mean(data.y_data ** 2))   # the loss of always predicting 0
-    losses, kept, keep = np.empty(iters), {}, set(keep)
-    hprev, p, done = h0, 0, 0
-    calm = max(1, round(anneal * iters))   # the last `calm` iterations anneal
+    losses, kept, keep = [], {}, set(keep)
+    batches, hprev = windows(data, steps, hprev_mode), h0
     with np.errstate(over="ignore", invalid="ignore"):   # an overflow ends in Diverged
         for n in range(iters):
-            if stop is not None and stop.requested:
+            if stop.requested:                           # Ctrl-C: stop after this iteration
                 break
-            if n in keep:
+            if n in keep:                                # a snapshot, to watch it learn
                 kept[n] = {k: v.copy() for k, v in params.items()}
-            if hprev_mode == "sequential":
-                if p + steps + 1 > data.num_points:      # out of data: back to the start
-                    p, hprev = 0, h0
-                inputs, targets = data.batch_at(p, steps)
-                p += steps
-            else:
-                inputs, targets = data.next_batch(steps)
-                if hprev_mode == "reset":
-                    hprev = h0
-            loss, grads, hprev = lossFun(params, inputs, targets, hprev)
-            if not loss < GROWTH * zero_loss:            # NaN, infinite, or blown up
-                raise Diverged(loss, n + 1, GROWTH, zero_loss)
-            losses[n] = loss
-            # Adagrad, every weight at once: clip, then mem += dparam^2 and
-            # param -= lr * dparam / sqrt(mem + 1e-8), lr annealed over the last iterations.
-            # min-char-rnn writes it one array at a time, with the same result:
-            #     for param, dparam, mem in zip(params, grads, mems):
-            #         np.clip(dparam, -5, 5, out=dparam)
-            #         mem += dparam * dparam
-            #         param += -lr * dparam / np.sqrt(mem + 1e-8)
-            # here on one flat vector (flatten, below): the loop above makes the default
-            # run's training 16% longer (benchmarks/bench_adagrad.py)
-            dparams = np.concatenate([grads[k].ravel() for k in params])
-            np.clip(dparams, -5, 5, out=dparams)         # clip to mitigate exploding gradients
-            mem += dparams * dparams
-            lr = learning_rate * min(1.0, (iters - n) / calm) if anneal else learning_rate
-            flat += -lr * dparams / np.sqrt(mem + 1e-8)  # adagrad update
-            done = n + 1
-            if progress is not None:
-                progress.update(done, losses)
-    if done in keep:
-        kept[done] = {k: v.copy() for k, v in params.items()}
-    if progress is not None:
-        progress.finish()
-    return losses[:done].copy(), kept
+            inputs, targets, fresh = next(batches)       # fresh: this window starts from h0
+            if fresh:
+                hprev = h0
+            loss, grads, hprev = model.lossFun(params, inputs, targets, hprev)
+            plumbing.check_loss(loss, n + 1, zero_loss)  # raises Diverged if it blew up
+            losses.append(loss)
+            lr = annealed(learning_rate, n, iters, anneal)
+            for k in params:                             # Adagrad, one weight array at a time
+                dparam = np.clip(grads[k], -5, 5, out=grads[k])  # clip: exploding gradients
+                mem[k] += dparam * dparam
+                params[k] += -lr * dparam / np.sqrt(mem[k] + 1e-8)  # adagrad update
+            progress.update(n + 1, losses)               # the progress line
+    if len(losses) in keep:
+        kept[len(losses)] = {k: v.copy() for k, v in params.items()}
+    progress.finish()
+    return np.array(losses, dtype=float), kept
 
 
-def flatten(params):
-    """Copy params (a dict of arrays) into one flat vector; return the vector and a dict
-    of views into it, with the same keys and shapes. Adagrad treats every weight on its
-    own, so it can update them all at once through the vector."""
-    flat = np.concatenate([p.ravel() for p in params.values()])
-    views, start = {}, 0
-    for name, p in params.items():
-        views[name] = flat[start:start + p.size].reshape(p.shape)
-        start += p.size
-    return flat, views
+def windows(data, steps, hprev_mode):
+    """The training windows, one per iteration, as (inputs, targets, fresh), fresh when
+    the window's state starts from h0:
+        reset       random windows (data.next_batch), each fresh
+        carry       random windows, none fresh: each starts where the previous one ended
+        sequential  consecutive windows, as in min-char-rnn: p += steps and the state
+                    carried on, both back to p = 0 and h0 when the data runs out"""
+    p = 0
+    while True:
+        if hprev_mode != "sequential":
+            yield (*data.next_batch(steps), hprev_mode == "reset")
+            continue
+        fresh = p + steps + 1 > data.num_points         # out of data: back to the start
+        if fresh:
+            p = 0
+        yield (*data.batch_at(p, steps), fresh)
+        p += steps
+
+
+def annealed(learning_rate, n, iters, anneal):
+    """The learning rate of iteration n: learning_rate, falling linearly towards 0 over
+    the last `anneal` fraction of the iters."""
+    if not anneal:
+        return learning_rate
+    calm = max(1, round(anneal * iters))                # the last `calm` iterations anneal
+    return learning_rate * min(1.0, (iters - n) / calm)
 
 
 # ---------------------------------------------------------------------------------------
@@ -263,14 +245,6 @@ def forecast(params, seed_values, n_future, return_states=False):
     return (y, h) if return_states else y
 
 
-def step(params, x, h):
-    """One step of P sequences at once, for simulated futures (series.py): x (P,) the
-    inputs x_t, h (P,H) the states h_{t-1} as rows; returns h_t (P,H). The output of
-    each is y_t = Why h_t + by."""
-    Wxh, Whh, bh = params["Wxh"][:, 0], params["Whh"], params["bh"][:, 0]
-    return np.tanh(x[:, None] * Wxh + h @ Whh.T + bh)    # h_t = tanh(Wxh x_t + Whh h_{t-1} + bh)
-
-
 def hidden_gradients(params, inputs, target):
     """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, where L = (y_T -
     target)^2 is the loss of the last step alone, after running over inputs (T,) from
@@ -298,7 +272,7 @@ def evaluate(model, params, data):
     FORECAST_SEED clean values, then FORECAST_PERIODS periods on its own predictions,
     and its RMSE.
 
-    Beside it, on the same steps, the linear model (linear.py): AR(p), p by AIC, fitted
+    Beside it, on the same steps, the linear model (lab/linear.py): AR(p), p by AIC, fitted
     by least squares on the same noisy training series data.y_data. A sampled cosine
     obeys y[t+1] = 2 cos(r) y[t] - y[t-1], so this model is hard to beat here. Its
     one-step predictions read the p true values before each step (before the test
@@ -364,9 +338,6 @@ def main(model=None, argv=None):
     lossFun, predict and forecast). Returns the exit status."""
     model = model or sys.modules[__name__]
     args = plumbing.parse_args(model, argv)      # a bad option exits here, with status 2
-    if args.csv:                                             # your own series: series.py
-        import series
-        return series.main(model, args, method=sys.modules[__name__])
 
     # the data and the initial weights, each from its own stream of the seed
     data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
@@ -377,25 +348,25 @@ def main(model=None, argv=None):
              f"spaced {args.resolution:g}")
 
     with plumbing.Run(model, args, about) as run:            # progress line, Ctrl-C, saving
-        losses, snapshots = train(model.lossFun, params, data, args.iters, args.steps,
-                                  args.lr, model.init_state(args.hidden), args.hprev,
+        losses, snapshots = train(model, params, data, args.iters, args.steps, args.lr, model.init_state(args.hidden), args.hprev,
                                   args.anneal, keep=snapshot_iterations(args.iters),
                                   progress=run.progress, stop=run.stop)
-        results = evaluate(model, params, data)
-        # what it learned (analysis.py): on its own it oscillates, with what period? what
-        # do its hidden units do? and how did its forecast take shape during training?
-        # and how far back does the gradient of the last step's loss reach, before
-        # training and after (the vanishing gradient)?
+        results = evaluate(model, params, data)          # the test, beside the linear model
+        # what it learned (lab/analysis.py): on its own it oscillates, with what period?
+        # what do its hidden units do? how did its forecast take shape during training?
+        # how far back does the gradient of the last step's loss reach, before training
+        # and after (the vanishing gradient)? and is the loss the same at every step of a
+        # window (the first steps start from h = 0)?
         results.update(analysis.what_it_learned(model, params, data.resolution),
                        **analysis.learning(model, snapshots, losses, data.resolution),
                        position_mse=analysis.loss_by_position(model, params, data, args.steps),
                        vanishing_init=analysis.vanishing(model, snapshots[0], data.resolution),
                        vanishing_trained=analysis.vanishing(model, params, data.resolution))
         settings = dict(noise=args.noise, resolution=data.resolution, points=args.points)
-        npz = run.save(params, losses, results, settings, snapshots,
+        npz = run.save(params, losses, results, settings, snapshots,   # npz, metrics.json
                        loss_note=f"noise variance {args.noise ** 2:g}")
         if not args.no_plot:
-            import plot_results                              # matplotlib, only to draw
+            import plot_results                              # the figures (matplotlib)
             run.wrote(plot_results.plot_file(npz, args.out))
         run.report(summary(results))
     return run.status

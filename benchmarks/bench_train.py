@@ -1,7 +1,7 @@
 """Time training iterations of rnn_cos.py (its training loop: a window, lossFun, the
-Adagrad step) against the literal per-timestep min-char-rnn formulation
-(minchar_literal.py), side by side in one process, at the same hidden size, on
-the same windows.
+Adagrad step) against the literal per-timestep min-char-rnn formulation of the article's
+program (rnn_cos_minimal.py's lossFun and train), side by side in one process, at the
+same hidden size, on the same windows.
 
     python benchmarks/bench_train.py                 # hidden sizes 100 and 32
     python benchmarks/bench_train.py --default-run   # also time `python rnn_cos.py`
@@ -10,6 +10,8 @@ Prints the median microseconds per iteration of each and the median ratio over r
 in which the two formulations take turns, so that both see the same machine load.
 """
 import argparse
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -21,8 +23,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import rnn_cos                                               # noqa: E402
+import rnn_cos_minimal as minimal                            # noqa: E402
 from data import CosineData                                  # noqa: E402
-from minchar_literal import adagrad_literal, lossFun_literal  # noqa: E402
+
+NAMES = ("Wxh", "Whh", "Why", "bh", "by")
 
 
 def windows():
@@ -31,18 +35,22 @@ def windows():
 
 
 def fast_round(params, iters, steps, hprev):
-    """rnn_cos.train, as the scripts run it (Adagrad's memory starts at zero)."""
-    rnn_cos.train(rnn_cos.lossFun, params, windows(), iters, steps, 0.01, hprev)
+    """rnn_cos.train, as the scripts run it (Adagrad's memory starts at zero; every
+    window from zeros; the learning rate annealed over the last 10%, as in
+    rnn_cos_minimal.py)."""
+    rnn_cos.train(rnn_cos, params, windows(), iters, steps, minimal.learning_rate, hprev,
+                  anneal=minimal.anneal)
 
 
 def literal_round(params, iters, steps, hprev):
-    """min-char-rnn's loop: lossFun, then Adagrad one array at a time."""
-    data = windows()
-    mem = {k: np.zeros_like(v) for k, v in params.items()}
-    for _ in range(iters):
-        inputs, targets = data.next_batch(steps)
-        loss, grads, h = lossFun_literal(params, inputs, targets, hprev)
-        adagrad_literal(params, grads, mem, 0.01)
+    """rnn_cos_minimal.train from the weights params (its weights are module-level
+    arrays, as min-char-rnn's are); params becomes its trained weights."""
+    for k in NAMES:
+        setattr(minimal, k, params[k].copy())
+    minimal.hidden_size, minimal.seq_length = params["Whh"].shape[0], steps
+    with contextlib.redirect_stdout(io.StringIO()):        # its loss now and then
+        minimal.train(windows(), iters)
+    params.update({k: getattr(minimal, k) for k in NAMES})
 
 
 def bench(hidden, steps, iters, rounds):

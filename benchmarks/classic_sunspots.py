@@ -7,7 +7,7 @@ least-squares AR(9); and every year after 1920 in the file, 1921-2008.
 For each seed it runs the default CSV mode, two runs at a time, each in a process of
 its own and writing into <out>/seed<S>/:
 
-    python rnn_cos.py --csv datasets/sunspots_yearly.csv --train-until 1920 --seed S
+    python -m lab.series --csv datasets/sunspots_yearly.csv --train-until 1920 --seed S
 
 and prints what the validation rows chose, the network's one-step RMSE over both
 ranges, and the Diebold-Mariano p-value of the network against AR(9), next to AR(9)
@@ -25,10 +25,10 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import linear                          # noqa: E402
-import runner                          # noqa: E402
-import sweep                           # noqa: E402
-from data import read_csv_column       # noqa: E402
+from lab import linear                          # noqa: E402
+from lab import runner                          # noqa: E402
+from lab import sweep                           # noqa: E402
+from lab.csvfile import read_csv_column       # noqa: E402
 
 CSV = os.path.join(ROOT, "datasets", "sunspots_yearly.csv")
 TRAIN_UNTIL, CLASSIC_END = 1920, 1955

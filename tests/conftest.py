@@ -11,3 +11,15 @@ for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# the commands of the laboratory run as `python -m lab.NAME` from the repository's root;
+# the tests start them from other folders too, so the root is put on their path
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [ROOT] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))
+
+
+def command(script):
+    """The words that start one of the project's commands: a file of the top level
+    ('rnn_cos.py') or a module of the laboratory ('lab.sweep')."""
+    if script.endswith(".py"):
+        return [sys.executable, os.path.join(ROOT, script)]
+    return [sys.executable, "-m", script]

@@ -1,10 +1,10 @@
-"""A recurrent cell built by hand for the tests of series.py: linear, exact, and with
-the interface series.py uses (init_state, step, predict, and weights Why, by)."""
+"""A recurrent cell built by hand for the tests of lab/series.py: linear, exact, and with
+the interface lab/series.py uses (init_state, step, predict, and weights Why, by)."""
 import numpy as np
 
 
 class LinearCell:
-    """A cell built by hand, linear and exact, with the interface series.py uses: its
+    """A cell built by hand, linear and exact, with the interface lab/series.py uses: its
     state is its last k inputs, h_t = (x_t, x_{t-1}, ..., x_{t-k+1}) (k the length of
     Why, zeros before the first), and its output y_t = Why h_t + by. Why = [1], by = 0
     repeats its input; Why = [0], by = c always says c."""

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-import analysis
+from lab import analysis
 import plot_results
 import rnn_cos
 from data import CosineData, forecast_cosine
@@ -137,7 +137,7 @@ def test_snapshot_iterations():
 def run(iters, **kw):
     data = CosineData(300, 0.0, 0.5 * 299, seed=4)
     params = rnn_cos.init_params(6, np.random.default_rng(5))
-    losses, kept = rnn_cos.train(rnn_cos.lossFun, params, data, iters, 10, 0.01,
+    losses, kept = rnn_cos.train(rnn_cos, params, data, iters, 10, 0.01,
                                  rnn_cos.init_state(6), "reset", 0.1, **kw)
     return params, losses, kept
 

@@ -7,6 +7,7 @@ import gru_cos
 import lstm_cos
 import rnn_cos
 from data import CosineData
+from lab.cells import batched_step
 from gradcheck import check_gradients, numerical_gradient
 
 SHAPES = [(1, 1), (3, 6), (8, 20), (24, 5)]              # (H, T)
@@ -143,7 +144,7 @@ def test_step_runs_many_sequences_as_the_forward_pass_runs_each(model):
     rows = [np.hstack(s).T for s in zip(*map(as_tuple, starts))]  # (3, H): one row each
     state = tuple(rows) if model is lstm_cos else rows[0]
     for t in range(7):
-        state = model.step(params, inputs[:, t], state)
+        state = batched_step(model)(params, inputs[:, t], state)
     state = as_tuple(state)
     for p in range(3):
         out = model.forward(params, inputs[p], starts[p])
@@ -195,6 +196,6 @@ def test_hidden_gradients_match_finite_differences(model):
 def test_short_training_run_lowers_the_loss(model):
     data = CosineData(1000, 0.0, 0.5 * 999, seed=0)
     params = model.init_params(16, np.random.default_rng(0))
-    losses, _ = rnn_cos.train(model.lossFun, params, data, 800, 20, 0.01, model.init_state(16))
+    losses, _ = rnn_cos.train(model, params, data, 800, 20, 0.01, model.init_state(16))
     assert np.all(np.isfinite(losses))
     assert losses[-100:].mean() < 0.1 * losses[:10].mean(), (losses[:10].mean(), losses[-100:].mean())

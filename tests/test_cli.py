@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, command
 
 TINY = ["--iters", "200", "--hidden", "8"]
 FIGURES = ("loss.png", "predictions.png", "forecast.png", "learning.png", "learning.gif",
@@ -17,7 +17,7 @@ FIGURES = ("loss.png", "predictions.png", "forecast.png", "learning.png", "learn
 
 
 def run(script, *args, cwd=None):
-    return subprocess.run([sys.executable, os.path.join(ROOT, script), *args],
+    return subprocess.run([*command(script), *args],
                           capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
@@ -50,7 +50,7 @@ def test_tiny_run_writes_everything(tiny_run):
     # the linear model is named in the summary line, next to the network
     assert f"linear AR({metrics['ar_order']}) {metrics['ar_mse']:.2e}" in p.stdout
     # the vanishing gradient, before and after training, from the saved weights alone
-    import analysis
+    from lab import analysis
     import rnn_cos
     with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
         r = {k: f[k] for k in f.files}
@@ -267,7 +267,7 @@ def test_cell_scripts_write_everything(script, tmp_path):
         assert is_png(tmp_path / "again" / png)
 
 
-@pytest.mark.parametrize("script", ["lstm_cos.py", "gru_cos.py", "compare_cells.py"])
+@pytest.mark.parametrize("script", ["lstm_cos.py", "gru_cos.py", "lab.compare_cells"])
 @pytest.mark.parametrize("args, words", [
     (["--iters", "0"], "--iters"),
     (["--iters", "many"], "--iters"),
@@ -279,7 +279,8 @@ def test_other_scripts_share_the_bad_input_handling(tmp_path, script, args, word
     p = run(script, *args, "--out", str(out))
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"{script}: error: ") and words in lines[0]
+    prog = script if script.endswith(".py") else f"python -m {script}"
+    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: ") and words in lines[0]
     assert not out.exists()
 
 
@@ -293,7 +294,7 @@ def test_cell_scripts_refuse_bad_learning_rate_and_steps(tmp_path, script):
 
 def test_compare_cells_tiny_run(tmp_path):
     out = tmp_path / "cmp"
-    p = run("compare_cells.py", "--iters", "60", "--hidden", "4", "--seeds", "0-1",
+    p = run("lab.compare_cells", "--iters", "60", "--hidden", "4", "--seeds", "0-1",
             "--quiet", "--out", str(out))
     assert p.returncode == 0, p.stderr
     assert sorted(os.listdir(out)) == ["compare.json", "compare.png", "runs", "runs.csv",
@@ -304,11 +305,14 @@ def test_compare_cells_tiny_run(tmp_path):
     import gru_cos
     import lstm_cos
     import rnn_cos
+    # weights at H = 4, by hand: Wxh, Whh, Why, bh, by; four (H, H+1) gates and four
+    # biases, Why, by; three gates and three biases, Why, by
+    by_hand = {"RNN": 4 + 16 + 4 + 4 + 1, "LSTM": 4 * 20 + 4 * 4 + 4 + 1, "GRU": 3 * 20 + 3 * 4 + 4 + 1}
     for name, model in (("RNN", rnn_cos), ("LSTM", lstm_cos), ("GRU", gru_cos)):
         cell = summary["cells"][name]
         assert cell["lr"] == model.DEFAULTS["lr"]          # each cell at its own default
         assert cell["seeds"] == [0, 1]
-        assert cell["parameters"] == model.param_count(4)
+        assert cell["parameters"] == by_hand[name]
         for key in ("test_mse", "forecast_rmse", "learned_period", "train_loss_last_1000"):
             assert len(cell[key]) == 2, key
         # each entry is what that cell's script wrote for that seed
@@ -329,7 +333,7 @@ def test_compare_cells_tiny_run(tmp_path):
         assert summary["cells"][name]["ar_mse"][1] == m["ar_mse"]
     # run again, it resumes: nothing is trained, and the summary is the same
     stamp = os.path.getmtime(out / "runs" / "rnn-seed0" / "rnn_cos.npz")
-    again = run("compare_cells.py", "--iters", "60", "--hidden", "4", "--seeds", "0-1",
+    again = run("lab.compare_cells", "--iters", "60", "--hidden", "4", "--seeds", "0-1",
                 "--out", str(out))
     assert again.returncode == 0 and "6 of 6 runs already in" in again.stdout
     assert os.path.getmtime(out / "runs" / "rnn-seed0" / "rnn_cos.npz") == stamp

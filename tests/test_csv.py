@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import rnn_cos
-from conftest import ROOT
-from data import read_csv_column
+from lab import series
+from conftest import ROOT, command
+from lab.csvfile import read_csv_column
 
 SUNSPOTS = os.path.join(ROOT, "datasets", "sunspots_yearly.csv")
 
@@ -82,8 +83,15 @@ def test_missing_file(tmp_path):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), *args],
-                          capture_output=True, text=True, timeout=120)
+    """python -m lab.series ARGS (the CSV mode)."""
+    return subprocess.run([*command("lab.series"), *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def cosine(*args):
+    """python rnn_cos.py ARGS."""
+    return subprocess.run([*command("rnn_cos.py"), *args], capture_output=True, text=True,
+                          timeout=120)
 
 
 def test_bad_files_on_the_command_line_exit_2_and_write_nothing(tmp_path):
@@ -103,7 +111,7 @@ def test_bad_files_on_the_command_line_exit_2_and_write_nothing(tmp_path):
         p = cli("--csv", path, *extra, "--iters", "50", "--out", str(out))
         assert p.returncode == 2, (kind, p.stderr)
         lines = p.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("rnn_cos.py: error: "), (kind, p.stderr)
+        assert len(lines) == 1 and lines[0].startswith("python -m lab.series: error: "), (kind, p.stderr)
         assert "Traceback" not in p.stderr
         assert not out.exists(), kind
     assert "'abc'" in cli("--csv", cases["text cell"][0]).stderr
@@ -116,12 +124,14 @@ def test_bad_files_on_the_command_line_exit_2_and_write_nothing(tmp_path):
 def test_column_without_csv_is_refused():
     p = cli("--column", "v")
     assert p.returncode == 2 and "--csv" in p.stderr
+    p = cosine("--csv", SUNSPOTS)            # the cosine script sends it to the CSV mode
+    assert p.returncode == 2 and "python -m lab.series --csv FILE" in p.stderr
 
 
 def test_sunspots_short_run_beats_same_as_last_value(tmp_path, capsys):
     out = tmp_path / "sun"
-    status = rnn_cos.main(rnn_cos, ["--csv", SUNSPOTS, "--iters", "2000", "--no-plot",
-                                    "--quiet", "--out", str(out)])
+    status = series.main(["--csv", SUNSPOTS, "--iters", "2000", "--no-plot", "--quiet",
+                          "--out", str(out)])
     assert status == 0
     _, spots = sunspot_rows()
     spots = np.array(spots)

@@ -103,7 +103,7 @@ def test_largest_window_is_the_whole_data():
 
 
 def test_dates_as_decimal_years_by_hand():
-    from data import parse_date
+    from lab.csvfile import parse_date
     assert parse_date("1990-07") == 1990.5 and parse_date("2000-01") == 2000.0
     assert parse_date("2001-01-15") == pytest.approx(2001 + 14 / 365)
     assert parse_date("2000-03-01") == pytest.approx(2000 + 60 / 366)     # a leap year

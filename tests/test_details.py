@@ -12,17 +12,19 @@ import pytest
 
 import data
 import gru_cos
-import linear
+from lab import linear
 import lstm_cos
 import rnn_cos
-import series
-from conftest import ROOT
+from lab import series
+from conftest import ROOT, command
 from linear_cell import LinearCell, linear_cell
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), *args],
-                          capture_output=True, text=True, timeout=120)
+    """python rnn_cos.py ARGS, or python -m lab.series ARGS for the CSV mode."""
+    script = "lab.series" if "--csv" in args else "rnn_cos.py"
+    return subprocess.run([*command(script), *args], capture_output=True, text=True,
+                          timeout=120)
 
 
 class CosineOracle:

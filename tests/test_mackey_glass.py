@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from data import read_csv_column
+from lab.csvfile import read_csv_column
 
 sys.path.insert(0, os.path.join(ROOT, "datasets"))
 import make_mackey_glass as mg  # noqa: E402

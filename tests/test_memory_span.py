@@ -1,4 +1,4 @@
-"""The delayed echo (data.EchoData) and memory_span.py: the data's alignment by hand, the
+"""The delayed echo (lab/tasks.py) and lab/memory_span.py: the data's alignment by hand, the
 score against models whose answers are known, and the script's grid, choice and files."""
 import csv
 import json
@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-import memory_span
+from lab import memory_span
 import rnn_cos
-from conftest import ROOT
-from data import EchoData
+from conftest import ROOT, command
+from lab.tasks import EchoData
 
 
 def test_echo_windows_by_hand():
@@ -83,7 +83,7 @@ def test_a_delay_line_built_by_hand_remembers_exactly_d_steps(delay):
 
 
 def run(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "memory_span.py"), *args],
+    return subprocess.run([*command("lab.memory_span"), *args],
                           capture_output=True, text=True, timeout=120)
 
 
@@ -101,7 +101,7 @@ def test_bad_options_one_line_exit_2(tmp_path, args, words):
     p = run(*args, "--out", str(tmp_path / "never"))
     assert p.returncode == 2
     lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("memory_span.py: error: ")
+    assert len(lines) == 1 and lines[0].startswith("python -m lab.memory_span: error: ")
     assert words in lines[0] and not (tmp_path / "never").exists()
 
 

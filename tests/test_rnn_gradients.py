@@ -5,7 +5,7 @@ import pytest
 
 import rnn_cos
 from gradcheck import check_gradients
-from minchar_literal import lossFun_literal
+from minimal import lossFun_literal
 
 SHAPES = [(1, 1), (3, 5), (8, 20), (40, 7)]   # (hidden size H, time steps T)
 

@@ -13,13 +13,13 @@ import pytest
 import gru_cos
 import lstm_cos
 import rnn_cos
-from conftest import ROOT
+from conftest import ROOT, command
 from data import CosineData
 from test_training import literal_loop
 
 
 def run(script, *args, env=None, cwd=None):
-    return subprocess.run([sys.executable, os.path.join(ROOT, script), *args],
+    return subprocess.run([*command(script), *args],
                           capture_output=True, text=True, timeout=120, env=env, cwd=cwd)
 
 
@@ -118,12 +118,12 @@ def test_runs_too_big_for_memory_are_refused_up_front(tmp_path, args, option, sc
 
 
 def test_memory_estimate_grows_with_each_option():
-    import plumbing
+    from lab import limits, plumbing
     args = plumbing.parse_args(rnn_cos, ["--no-plot"])
-    base = plumbing.memory_needed(rnn_cos, args)
+    base = limits.memory_needed(rnn_cos, args)
     for option, value in (("hidden", 64), ("steps", 40), ("iters", 200_000),
                           ("points", 2000), ("resolution", 0.25)):
-        bigger = plumbing.memory_needed(rnn_cos, plumbing.parse_args(
+        bigger = limits.memory_needed(rnn_cos, plumbing.parse_args(
             rnn_cos, ["--no-plot", f"--{option}", str(value)]))
         assert bigger[f"--{option}"] > base[f"--{option}"], option
     # the default run fits in a few megabytes
@@ -131,10 +131,15 @@ def test_memory_estimate_grows_with_each_option():
 
 
 @pytest.mark.parametrize("model", [rnn_cos, lstm_cos, gru_cos])
-@pytest.mark.parametrize("H", [1, 3, 10])
+@pytest.mark.parametrize("H", [1, 3, 10, 57])
 def test_param_count_is_what_init_params_makes(model, H):
+    from lab import limits
     params = model.init_params(H, np.random.default_rng(0))
-    assert model.param_count(H) == sum(v.size for v in params.values())
+    assert limits.param_count(model, H) == sum(v.size for v in params.values())
+    # by hand, from the shapes in each cell's docstring
+    by_hand = {"rnn_cos": H + H * H + H + H + 1, "lstm_cos": 4 * H * (H + 1) + 4 * H + H + 1,
+               "gru_cos": 3 * H * (H + 1) + 3 * H + H + 1}
+    assert limits.param_count(model, H) == by_hand[model.NAME]
 
 
 @pytest.mark.parametrize("model", [rnn_cos, lstm_cos, gru_cos])
@@ -154,26 +159,40 @@ def test_help_shows_each_default_once(model):
         assert "(default: None)" not in text and "(default: False)" not in text
 
 
+def project_modules():
+    """{module name: its file}: the top level's modules ('rnn_cos') and the lab's
+    ('lab.series', and 'lab' for its __init__.py)."""
+    files = {f[:-3]: os.path.join(ROOT, f) for f in os.listdir(ROOT) if f.endswith(".py")}
+    for f in os.listdir(os.path.join(ROOT, "lab")):
+        if f.endswith(".py"):
+            name = "lab" if f == "__init__.py" else f"lab.{f[:-3]}"
+            files[name] = os.path.join(ROOT, "lab", f)
+    return files
+
+
 def project_imports():
     """{module: the project's modules it imports}, read from the source (nested imports
-    included)."""
-    modules = {f[:-3] for f in os.listdir(ROOT) if f.endswith(".py")}
+    included): `from lab import series` and `from lab.series import x` name lab.series."""
+    files = project_modules()
     graph = {}
-    for m in modules:
-        tree = ast.parse(open(os.path.join(ROOT, m + ".py"), encoding="utf-8").read())
+    for m, path in files.items():
+        tree = ast.parse(open(path, encoding="utf-8").read())
         names = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                names |= {a.name.split(".")[0] for a in node.names}
+                names |= {a.name for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
-        graph[m] = (names & modules) - {m}
+                subs = {f"{node.module}.{a.name}" for a in node.names} & set(files)
+                names |= subs or {node.module}
+        graph[m] = (names & set(files)) - {m}
     return graph
 
 
 def test_no_import_cycles():
     graph = project_imports()
-    assert {"rnn_cos", "plumbing", "data", "plot_results"} <= set(graph)
+    assert {"rnn_cos", "lab.plumbing", "lab.series", "lab.sweep", "data",
+            "plot_results"} <= set(graph)
+    assert "lab.plumbing" in graph["rnn_cos"] and "rnn_cos" in graph["lab.series"]
     state = {}
 
     def visit(m, path):
@@ -188,17 +207,23 @@ def test_no_import_cycles():
     for m in sorted(graph):
         visit(m, [])
     # the plumbing serves the method and never the other way round
-    assert "rnn_cos" not in graph["plumbing"] and "plot_results" not in graph["plumbing"]
+    assert "rnn_cos" not in graph["lab.plumbing"] and "plot_results" not in graph["lab.plumbing"]
+    # the tutorial's files need nothing of the lab but its plumbing, linear model and
+    # analysis; the article's program in one file needs nothing of the project at all
+    for m in ("rnn_cos", "lstm_cos", "gru_cos", "data", "plot_results"):
+        assert {n for n in graph[m] if n.startswith("lab")} <= {
+            "lab.plumbing", "lab.linear", "lab.analysis"}, (m, graph[m])
+    assert graph["rnn_cos_minimal"] == set()
 
 
 def test_the_training_loop_lives_in_rnn_cos_only():
+    # and in the article's program in one file, which has its own
     loops = []
-    for f in os.listdir(ROOT):
-        if f.endswith(".py"):
-            text = open(os.path.join(ROOT, f), encoding="utf-8").read()
-            if "lossFun(" in text and "next_batch(" in text:
-                loops.append(f)
-    assert loops == ["rnn_cos.py"]
+    for m, path in project_modules().items():
+        text = open(path, encoding="utf-8").read()
+        if "lossFun(" in text and "next_batch(" in text:
+            loops.append(m)
+    assert sorted(loops) == ["rnn_cos", "rnn_cos_minimal"]
 
 
 def test_every_link_and_image_of_the_pages_resolves():
@@ -216,3 +241,54 @@ def test_every_link_and_image_of_the_pages_resolves():
             checked += 1
     assert checked > 20
     assert len(open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()) <= 12_000
+
+
+PLACEHOLDERS = ("FILE", "NAME", "DIR", "[", "...", "|", "=V1")
+
+
+def page_commands():
+    """Every `python ...` command of the README, lab/README.md, datasets/README.md and
+    docs/: the lines of the code blocks (a `\\` continues a line, `&&` joins two, `#`
+    starts a comment) and the inline code that starts with `python `."""
+    pages = ["README.md", os.path.join("lab", "README.md"), os.path.join("datasets", "README.md")]
+    pages += [os.path.join("docs", f) for f in sorted(os.listdir(os.path.join(ROOT, "docs")))
+              if f.endswith(".md")]
+    found = []
+    for page in pages:
+        text = open(os.path.join(ROOT, page), encoding="utf-8").read()
+        blocks = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+        for block in blocks:
+            for line in block.replace("\\\n", " ").splitlines():
+                for part in line.split("&&"):
+                    part = part.split(" #")[0].strip()
+                    if part.startswith("python "):
+                        found.append((page, part))
+        inline = re.sub(r"```.*?```", "", text, flags=re.S)
+        found += [(page, c) for c in re.findall(r"`(python [^`]+)`", inline)]
+    return found
+
+
+def test_every_command_of_the_pages_runs_with_help():
+    # each command as written, from the repository's root as the README says, with
+    # --help added (argparse still checks the values given before it); one that shows
+    # a placeholder (FILE, [--option], ...) is checked for its script or module alone
+    found = page_commands()
+    readme = [c for page, c in found if page == "README.md"]
+    assert "python rnn_cos_minimal.py" in readme and "python rnn_cos.py" in readme
+    assert any(c.startswith("python -m lab.") for c in readme)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    commands = {}
+    for page, c in found:
+        words = c.split()[1:]
+        if any(p in c for p in PLACEHOLDERS):
+            words = words[:2] if words[0] == "-m" else words[:1]
+        if not any(p in " ".join(words) for p in PLACEHOLDERS):   # not `python -m lab.NAME`
+            commands.setdefault(tuple(words), page)
+    assert len(commands) > 25
+    procs = {words: subprocess.Popen([sys.executable, *words, "--help"], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for words in commands}
+    for words, proc in procs.items():
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, (commands[words], " ".join(words), err)
+        assert out.strip(), (commands[words], " ".join(words))

@@ -10,16 +10,16 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import linear
-import plumbing
+from lab import linear
+from lab import plumbing
 import gru_cos
 import lstm_cos
 import rnn_cos
-import series
-from series import Member
-from conftest import ROOT
+from lab import series
+from lab.series import Member
+from conftest import ROOT, command
 from linear_cell import LinearCell, linear_cell
-from data import SeriesData, read_csv_column
+from lab.csvfile import SeriesData, read_csv_column
 from test_training import StopAfter
 
 SUNSPOTS = os.path.join(ROOT, "datasets", "sunspots_yearly.csv")
@@ -27,8 +27,15 @@ GDP = os.path.join(ROOT, "datasets", "us_realgdp_quarterly.csv")
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), *args],
-                          capture_output=True, text=True, timeout=120)
+    """python -m lab.series ARGS (the CSV mode)."""
+    return subprocess.run([*command("lab.series"), *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def cosine(*args):
+    """python rnn_cos.py ARGS."""
+    return subprocess.run([*command("rnn_cos.py"), *args], capture_output=True, text=True,
+                          timeout=120)
 
 
 def write(tmp_path, name, values, x=None):
@@ -126,7 +133,7 @@ def small_net(model, H, seed):
 @pytest.mark.parametrize("model", [rnn_cos, lstm_cos, gru_cos])
 @pytest.mark.parametrize("diff", [False, True])
 def test_one_network_stepped_in_a_batch_is_its_own_forecast(model, diff):
-    # series.simulate steps every future at once (model.step); with one network and
+    # series.simulate steps every future at once (lab/cells.py); with one network and
     # no noise each future is the network's own forecast (model.forecast) from its row,
     # of the values, or of the changes added up from the last value
     y = np.cumsum(np.random.default_rng(1).normal(0, 1, 40))
@@ -195,7 +202,7 @@ def test_the_split_in_time():
 # runs
 def run_main(out, *args, hidden="6"):
     size = ["--hidden", hidden] if hidden else []          # None: the sizes are chosen
-    status = rnn_cos.main(rnn_cos, [*size, "--no-plot", "--quiet", "--out", str(out), *args])
+    status = series.main([*size, "--no-plot", "--quiet", "--out", str(out), *args])
     assert status == 0
     with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
         r = {k: f[k] for k in f.files}
@@ -231,7 +238,7 @@ def test_kept_weights_are_those_of_a_run_stopped_at_the_reported_iteration(tmp_p
     fit = z[:197] if diff else z[:198]
     data_seed, init_seed = np.random.SeedSequence(3).spawn(2)
     params = rnn_cos.init_params(6, np.random.default_rng(init_seed))
-    rnn_cos.train(rnn_cos.lossFun, params, SeriesData(fit, seed=data_seed), 1000, 20, 0.01,
+    rnn_cos.train(rnn_cos, params, SeriesData(fit, seed=data_seed), 1000, 20, 0.01,
                   rnn_cos.init_state(6), "reset", 0.1, stop=StopAfter(best))
     for k in rnn_cos.PARAM_NAMES:
         np.testing.assert_array_equal(r[k], params[k])
@@ -245,7 +252,7 @@ def test_hidden_size_and_representation_chosen_on_the_validation_rows(tmp_path, 
                     hidden=None)
     tried = m["candidates"]
     assert sorted((c["diff"], c["hidden"]) for c in tried) == sorted(
-        (d, H) for d in (False, True) for H in plumbing.CSV_HIDDEN_SIZES)
+        (d, H) for d in (False, True) for H in series.HIDDEN_SIZES)
     best = min(tried, key=lambda c: c["val_rmse"])
     assert (m["diff"], m["settings"]["hidden"], m["best_iteration"], m["val_rmse"]) == (
         best["diff"], best["hidden"], best["best_iteration"], best["val_rmse"])
@@ -375,9 +382,13 @@ def test_bad_combinations_refused_in_one_line(tmp_path, args, words):
 
 
 @pytest.mark.parametrize("option", [["--diff"], ["--no-diff"], ["--train-until", "3"]])
-def test_series_options_need_a_csv(tmp_path, option):
+def test_series_options_given_to_the_cosine_script_name_the_csv_mode(tmp_path, option):
+    p = cosine(*option, "--out", str(tmp_path / "never"))
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+    assert "python -m lab.series --csv FILE" in p.stderr and not (tmp_path / "never").exists()
+    # and the CSV mode without a file says it needs one
     p = cli(*option, "--out", str(tmp_path / "never"))
-    assert p.returncode == 2 and "goes with --csv" in p.stderr
+    assert p.returncode == 2 and "--csv" in p.stderr and "required" in p.stderr
 
 
 def test_an_ar2_fitted_to_a_clean_cosine_is_its_recurrence():
@@ -517,15 +528,15 @@ class CtrlC:
     """rnn_cos's training loop, with a Ctrl-C (stop.requested) at the start of its
     call number `at` (1: the first network), or just after that call ends."""
 
-    def __init__(self, at, after=False):
-        self.at, self.after, self.calls = at, after, 0
-        self.snapshot_iterations = rnn_cos.snapshot_iterations
+    def __init__(self, at, monkeypatch, after=False):
+        self.at, self.after, self.calls, self.real = at, after, 0, rnn_cos.train
+        monkeypatch.setattr(rnn_cos, "train", self.train)   # series calls rnn_cos.train
 
     def train(self, *args, stop, **kw):
         self.calls += 1
         if self.calls == self.at and not self.after:
             stop.requested = True
-        out = rnn_cos.train(*args, stop=stop, **kw)
+        out = self.real(*args, stop=stop, **kw)
         if self.calls == self.at and self.after:
             stop.requested = True
         return out
@@ -533,15 +544,15 @@ class CtrlC:
 
 @pytest.mark.parametrize("at, after", [(2, False), (1, True)])
 def test_ctrl_c_never_leaves_a_forecast_past_the_end_from_a_network_half_trained(
-        tmp_path, capsys, at, after):
+        tmp_path, capsys, monkeypatch, at, after):
     # (2, False): during the training on every row; (1, True): after the test's
     # training, before that one starts. The test's results are saved; no forecast.csv
     out = tmp_path / "r"
-    args = plumbing.parse_args(rnn_cos, ["--csv", SUNSPOTS, "--iters", "200", "--hidden",
-                                         "4", "--no-diff", "--ahead", "5", "--no-plot",
-                                         "--quiet", "--out", str(out)])
-    method = CtrlC(at, after)
-    assert series.main(rnn_cos, args, method) == 130
+    args = series.parse_args(["--csv", SUNSPOTS, "--iters", "200", "--hidden", "4",
+                              "--no-diff", "--ahead", "5", "--no-plot", "--quiet", "--out",
+                              str(out)])
+    method = CtrlC(at, monkeypatch, after)
+    assert series.train_and_test(rnn_cos, args) == 130
     assert method.calls == (2 if not after else 1)
     assert "forecast.csv and ahead.png are not written" in capsys.readouterr().out
     assert sorted(os.listdir(out)) == ["metrics.json", "rnn_cos.npz"]
@@ -551,21 +562,23 @@ def test_ctrl_c_never_leaves_a_forecast_past_the_end_from_a_network_half_trained
 
 @pytest.mark.parametrize("at, after", [(2, False), (1, True)])
 def test_ctrl_c_between_candidates_saves_those_trained_as_interrupted(
-        tmp_path, capsys, at, after):
+        tmp_path, capsys, monkeypatch, at, after):
     # four candidates; Ctrl-C at the start of the second (which trains nothing) or just
     # after the first: the first alone is kept, and the run says it was stopped
     out = tmp_path / "r"
-    args = plumbing.parse_args(rnn_cos, ["--csv", SUNSPOTS, "--iters", "200", "--no-plot",
-                                         "--quiet", "--out", str(out)])
-    assert series.main(rnn_cos, args, CtrlC(at, after)) == 130
+    args = series.parse_args(["--csv", SUNSPOTS, "--iters", "200", "--no-plot", "--quiet",
+                              "--out", str(out)])
+    CtrlC(at, monkeypatch, after)
+    assert series.train_and_test(rnn_cos, args) == 130
     assert "stopped by Ctrl-C" in capsys.readouterr().out
     m = json.loads((out / "metrics.json").read_text())
     assert m["interrupted"] is True and m["networks"] == 1
     assert [(c["diff"], c["hidden"]) for c in m["candidates"]] == [(False, 16)]
     # Ctrl-C before anything was trained: nothing is written
-    assert series.main(rnn_cos, plumbing.parse_args(rnn_cos, [
-        "--csv", SUNSPOTS, "--iters", "200", "--quiet", "--out", str(tmp_path / "none")]),
-        CtrlC(1)) == 130
+    monkeypatch.undo()
+    CtrlC(1, monkeypatch)
+    assert series.train_and_test(rnn_cos, series.parse_args([
+        "--csv", SUNSPOTS, "--iters", "200", "--quiet", "--out", str(tmp_path / "none")])) == 130
     assert not (tmp_path / "none").exists() or not os.listdir(tmp_path / "none")
 
 
@@ -587,5 +600,5 @@ def test_ahead_writes_the_future_in_the_series_own_steps(tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     assert 0 <= m["coverage_80"] <= 1 and "the 80% interval" in p.stdout
     assert (out / "ahead.png").exists() and (out / "horizon.png").exists()
-    p = cli("--ahead", "3")
-    assert p.returncode == 2 and "--csv" in p.stderr
+    p = cosine("--ahead", "3")
+    assert p.returncode == 2 and "python -m lab.series" in p.stderr

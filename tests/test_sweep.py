@@ -11,14 +11,14 @@ import time
 import numpy as np
 import pytest
 
-import sweep
-from conftest import ROOT
+from lab import sweep
+from conftest import ROOT, command
 
 TINY = ["--iters", "60", "--vary", "hidden=3"]
 
 
 def run(*args, **kw):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "sweep.py"), *args],
+    return subprocess.run([*command("lab.sweep"), *args],
                           capture_output=True, text=True, timeout=120, **kw)
 
 
@@ -87,7 +87,7 @@ def test_bad_input_one_line_exit_2_before_any_run(tmp_path, args, words):
     p = run(*args, "--out", str(out))
     assert p.returncode == 2, p.stderr
     lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("sweep.py: error: "), p.stderr
+    assert len(lines) == 1 and lines[0].startswith("python -m lab.sweep: error: "), p.stderr
     assert words in lines[0] and "Traceback" not in p.stderr
     assert p.stdout == "" and not out.exists()
 
@@ -147,8 +147,7 @@ def test_a_csv_row_records_what_was_chosen_on_the_validation_rows(tmp_path):
             "--seeds", "0", "--out", str(tmp_path / "s"))
     assert p.returncode == 0, p.stderr
     (row,) = rows(tmp_path / "s")
-    direct = subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), "--csv",
-                             short, "--diff", "--iters", "60", "--no-plot", "--quiet",
+    direct = subprocess.run([*command("lab.series"), "--csv", short, "--diff", "--iters", "60", "--no-plot", "--quiet",
                              "--out", str(tmp_path / "d")], capture_output=True, text=True)
     assert direct.returncode == 0, direct.stderr
     m = json.loads((tmp_path / "d" / "metrics.json").read_text())
@@ -176,7 +175,7 @@ def test_interrupted_sweep_keeps_its_finished_rows(tmp_path):
     out = tmp_path / "s"
     args = ["--iters", "1500", "--vary", "hidden=4", "--seeds", "0-7", "--workers", "2",
             "--out", str(out)]
-    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "sweep.py"), *args],
+    proc = subprocess.Popen([*command("lab.sweep"), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -223,11 +222,13 @@ def test_summary_medians_worked_out_by_hand():
 
 
 def copy_of_the_project(folder):
-    """The project's scripts and modules, copied into folder (to change one)."""
-    folder.mkdir()
-    for name in os.listdir(ROOT):
-        if name.endswith(".py"):
-            (folder / name).write_bytes(open(os.path.join(ROOT, name), "rb").read())
+    """The project's scripts and modules, the lab's included, copied into folder (to
+    change one)."""
+    (folder / "lab").mkdir(parents=True)
+    for sub in ("", "lab"):
+        for name in os.listdir(os.path.join(ROOT, sub)):
+            if name.endswith(".py"):
+                (folder / sub / name).write_bytes(open(os.path.join(ROOT, sub, name), "rb").read())
     return folder
 
 
@@ -241,8 +242,9 @@ def test_a_row_made_from_other_data_or_by_other_code_is_run_again(tmp_path):
             "--vary", "diff=false", "--seeds", "0", "--out", str(out)]
 
     def sweep_(*extra):
-        return subprocess.run([sys.executable, str(project / "sweep.py"), *args, *extra],
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run([sys.executable, "-m", "lab.sweep", *args, *extra],
+                              capture_output=True, text=True, timeout=120, cwd=project,
+                              env={**os.environ, "PYTHONPATH": str(project)})
 
     p = sweep_()
     assert p.returncode == 0, p.stderr
@@ -254,8 +256,8 @@ def test_a_row_made_from_other_data_or_by_other_code_is_run_again(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "0 already in runs.csv; 1 made from other data is run again; 1 to run" in p.stdout
     # one line of code changed in a module the script imports
-    source = (project / "data.py").read_text()
-    (project / "data.py").write_text(source.replace("import csv\n", "import csv  # \n", 1))
+    source = (project / "lab" / "csvfile.py").read_text()
+    (project / "lab" / "csvfile.py").write_text(source.replace("import csv\n", "import csv  # \n", 1))
     p = sweep_()
     assert p.returncode == 0, p.stderr
     assert "0 already in runs.csv; 1 made by other code is run again; 1 to run" in p.stdout
@@ -295,14 +297,14 @@ def test_a_sweep_with_a_failed_run_exits_1_and_says_where_its_message_is(tmp_pat
     assert "s left" not in p.stdout          # no time estimate without a finished run
 
 
-@pytest.mark.parametrize("script", ["sweep.py", "compare_cells.py", "memory_span.py"])
+@pytest.mark.parametrize("script", ["lab.sweep", "lab.compare_cells", "lab.memory_span"])
 def test_help_opens_with_a_whole_sentence_and_refusals_say_see_help_once(script, tmp_path):
-    p = subprocess.run([sys.executable, os.path.join(ROOT, script), "--help"],
+    p = subprocess.run([*command(script), "--help"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0
     description = " ".join(p.stdout.split("\n\n")[1].split())
     assert description.endswith(".") and "(default: [])" not in p.stdout, description
-    bad = subprocess.run([sys.executable, os.path.join(ROOT, script), "--seeds", "x",
+    bad = subprocess.run([*command(script), "--seeds", "x",
                           "--out", str(tmp_path / "o")], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and bad.stderr.count("(see --help)") == 1, bad.stderr

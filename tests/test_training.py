@@ -4,10 +4,10 @@ import os
 import numpy as np
 import pytest
 
-import plumbing
+from lab import plumbing
 import rnn_cos
 from data import CosineData
-from minchar_literal import adagrad_literal, lossFun_literal
+from minimal import adagrad_literal, lossFun_literal
 from plot_results import log_smooth
 
 
@@ -22,7 +22,7 @@ class FixedGradients:
     def next_batch(self, steps):
         return np.zeros(steps), np.zeros(steps)
 
-    def __call__(self, params, inputs, targets, hprev):
+    def lossFun(self, params, inputs, targets, hprev):
         g = self.grads[self.calls]
         self.calls += 1
         return 0.0, {k: v.copy() for k, v in g.items()}, hprev
@@ -43,7 +43,7 @@ def test_adagrad_steps_worked_out_by_hand():
     np.testing.assert_allclose(params["b"], [[0.6 - 0.1 / np.sqrt(26)], [2.9]], rtol=1e-7)
 
 
-def test_flat_adagrad_equals_per_array_adagrad():
+def test_adagrad_equals_the_literal_update():
     rng = np.random.default_rng(0)
     params = rnn_cos.init_params(5, rng)
     grads = [{k: rng.normal(0, 4, v.shape) for k, v in params.items()} for _ in range(6)]
@@ -57,20 +57,10 @@ def test_flat_adagrad_equals_per_array_adagrad():
         np.testing.assert_allclose(params[k], expected[k], rtol=1e-13)
 
 
-def test_flatten_gives_views_with_the_same_values():
-    params = rnn_cos.init_params(4, np.random.default_rng(1))
-    flat, views = rnn_cos.flatten(params)
-    for k in params:
-        np.testing.assert_array_equal(views[k], params[k])
-    flat += 1.0
-    for k in params:
-        np.testing.assert_array_equal(views[k], params[k] + 1.0)
-
-
 def short_run(seed=0, iters=1500, **kw):
     data = CosineData(1000, 0.0, 0.3 * 999, seed=seed)
     params = rnn_cos.init_params(16, np.random.default_rng(seed))
-    losses, _ = rnn_cos.train(rnn_cos.lossFun, params, data, iters, 20, 0.01,
+    losses, _ = rnn_cos.train(rnn_cos, params, data, iters, 20, 0.01,
                               rnn_cos.init_state(16), **kw)
     return params, losses
 
@@ -125,12 +115,12 @@ class Recorder:
     """Wraps a lossFun and records the inputs and the state each window starts from."""
 
     def __init__(self, lossFun):
-        self.lossFun, self.inputs, self.states = lossFun, [], []
+        self.inner, self.inputs, self.states = lossFun, [], []
 
-    def __call__(self, params, inputs, targets, hprev):
+    def lossFun(self, params, inputs, targets, hprev):
         self.inputs.append(inputs.copy())
         self.states.append(hprev.copy())
-        return self.lossFun(params, inputs, targets, hprev)
+        return self.inner(params, inputs, targets, hprev)
 
 
 @pytest.mark.parametrize("mode", ["reset", "carry", "sequential"])
@@ -169,7 +159,7 @@ def test_annealing_matches_the_literal_loop(anneal):
     want, _ = literal_loop(expected, CosineData(80, 0.0, 20.0, seed=5), 50, 6, 0.05,
                            "reset", anneal)
     params = {k: v.copy() for k, v in init.items()}
-    losses, _ = rnn_cos.train(rnn_cos.lossFun, params, CosineData(80, 0.0, 20.0, seed=5),
+    losses, _ = rnn_cos.train(rnn_cos, params, CosineData(80, 0.0, 20.0, seed=5),
                               50, 6, 0.05, rnn_cos.init_state(4), "reset", anneal)
     np.testing.assert_allclose(losses, want, rtol=1e-10)
     for k in init:
@@ -198,7 +188,7 @@ def test_training_diverges_loudly():
     data = CosineData(200, 0.0, 60.0, seed=0)
     params = rnn_cos.init_params(8, np.random.default_rng(0))
     with pytest.raises(plumbing.Diverged, match="iteration"):
-        rnn_cos.train(rnn_cos.lossFun, params, data, 50, 10, 1e300, rnn_cos.init_state(8))
+        rnn_cos.train(rnn_cos, params, data, 50, 10, 1e300, rnn_cos.init_state(8))
 
 
 class StopAfter:
@@ -281,3 +271,33 @@ def test_log_smooth_by_hand():
     np.testing.assert_allclose(out[20], (19 + 20 + 21) / 3)
     long = np.arange(20_000.0)
     assert log_smooth(long)[-1] == pytest.approx(long[-1000:].mean())   # at most 1,000
+
+
+def test_the_article_program_trains_as_rnn_cos_train(monkeypatch):
+    # rnn_cos_minimal.py's own loop (its data windows, its lossFun with dicts, Adagrad
+    # over zip, the annealing) against rnn_cos.train from the same weights on the same
+    # windows: the same losses and weights after 60 iterations
+    import rnn_cos_minimal as minimal
+    from minimal import NAMES, weights
+    init = rnn_cos.init_params(6, np.random.default_rng(4))
+    for k in NAMES:
+        monkeypatch.setattr(minimal, k, init[k].copy())
+    monkeypatch.setattr(minimal, "hidden_size", 6)
+    monkeypatch.setattr(minimal, "seq_length", 7)
+    data = minimal.CosineData(200, 0.0, 0.5 * 199, seed=3)
+    want = minimal.train(data, 60)
+    trained = weights()
+    params = {k: v.copy() for k, v in init.items()}
+    got, _ = rnn_cos.train(rnn_cos, params, minimal.CosineData(200, 0.0, 0.5 * 199, seed=3),
+                           60, 7, minimal.learning_rate, rnn_cos.init_state(6), "reset",
+                           minimal.anneal)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    for k in NAMES:
+        np.testing.assert_allclose(params[k], trained[k], rtol=1e-10, atol=1e-13)
+    assert not np.allclose(params["Whh"], init["Whh"])          # it did train
+    # and its data class hands out the windows the project's does, from the same seed
+    ours, theirs = CosineData(200, 0.0, 0.5 * 199, seed=3), minimal.CosineData(200, 0.0, 0.5 * 199, seed=3)
+    np.testing.assert_array_equal(ours.y_data, theirs.y_data)
+    for _ in range(5):
+        for a, b in zip(ours.next_batch(7), theirs.next_batch(7)):
+            np.testing.assert_array_equal(a, b)

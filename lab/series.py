@@ -1,5 +1,6 @@
-"""Your own series: `python rnn_cos.py --csv FILE [--column NAME]` trains the network on
-one column of a CSV file instead of the cosine.
+"""Your own series: a recurrent network (the plain RNN, the LSTM or the GRU) trained on one
+column of a CSV file instead of the cosine, and tested on the rows it held out beside
+the linear model. `python -m lab.series --csv FILE [--column NAME] [--cell rnn|lstm|gru]`.
 
 The rows are split in time, never shuffled:
     fit         the first 80% of the training part: the windows the network trains on
@@ -17,15 +18,19 @@ then is the network tested on the held-out rows, in the original units, next to 
 baselines: "same as last value" (persistence) and a linear autoregressive model AR(p)
 fitted by least squares on the training part, its order p chosen by AIC.
 """
+import argparse
+import math
 import os
+import sys
 from typing import NamedTuple
 
 import numpy as np
 
-import plumbing
-from data import SeriesData, format_date, read_csv_column
-import linear
-from linear import ar_changes, choose_ar, diebold_mariano
+import rnn_cos
+from lab import linear, plumbing
+from lab.cells import CELLS, batched_step
+from lab.csvfile import SeriesData, format_date, parse_date, read_csv_column
+from lab.linear import ar_changes, choose_ar, diebold_mariano
 
 HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held out
 VALIDATION = 0.2     # the last 20% of the training part is the validation slice
@@ -34,6 +39,82 @@ VALID_FRACTION = 0.1 # a forecast is valid until its error exceeds 10% of the se
 PATHS = 500          # --ahead: simulated futures for the 80% interval
 INTERVAL = (10, 90)  # ... between these percentiles of them
 MAX_HORIZON = 20     # the rolling-origin forecasts reach at most this many steps ahead
+HIDDEN_SIZES = (16, 32)  # without --hidden, both are tried
+
+
+# ---------------------------------------------------------------------------------------
+# the command line
+class XValue(float):
+    """A value of a series' x, given as a number or a date (YYYY-MM, YYYY-MM-DD: its
+    decimal year, csvfile.parse_date); .text is what was written."""
+
+    def __new__(cls, text):
+        value = parse_date(text)
+        if value is None:
+            value = float(text)                 # ValueError for anything else
+        if not math.isfinite(value):
+            raise ValueError(text)
+        self = super().__new__(cls, value)
+        self.text = text
+        return self
+
+
+x_value = plumbing.checked(XValue, lambda v: True, "a finite number or a date such as 1990-06")
+PROG = "python -m lab.series"
+
+
+def build_parser():
+    d = dict(rnn_cos.DEFAULTS, hidden=None, lr=None, out=None)
+    p = plumbing.ArgumentParser(prog=PROG, description=plumbing.first_paragraph(__doc__),
+                                formatter_class=plumbing.HelpFormatter)
+    p.add_argument("--csv", metavar="FILE", required=True,
+                   help="the CSV file: a header row, then a row per time step, oldest first "
+                        "(see docs/series.md)")
+    p.add_argument("--column", metavar="NAME",
+                   help="the column to learn (by default the only numeric one, or the last)")
+    p.add_argument("--cell", choices=list(CELLS), default="rnn",
+                   help="the recurrent cell: rnn_cos.py's, lstm_cos.py's or gru_cos.py's")
+    p.add_argument("--train-until", type=x_value, metavar="X",
+                   help="train on the rows whose x (the first column: a number, or a date "
+                        "such as 1990-06) is at most X and hold out the rest (by default "
+                        "the last 20%% of the rows are held out)")
+    p.add_argument("--diff", action=argparse.BooleanOptionalAction,
+                   help="train on the changes from one row to the next (--diff) or on the "
+                        "values (--no-diff); by default both are tried and the better one "
+                        "on the validation rows is kept")
+    p.add_argument("--ahead", type=plumbing.positive_int, metavar="N",
+                   help="after the test, train the chosen network on all the rows and "
+                        "forecast the N steps after the last one, with an 80%% interval "
+                        "(forecast.csv, ahead.png)")
+    plumbing.add_training_options(
+        p, d, lr_help="Adagrad learning rate (default: the cell's own, "
+                      + ", ".join(f"{c} {m.DEFAULTS['lr']:g}" for c, m in CELLS.items()) + ")",
+        hidden_help=f"size H of the hidden state (default: "
+                    f"{' and '.join(map(str, HIDDEN_SIZES))} are both tried and the better "
+                    f"one on the validation rows is kept)")
+    plumbing.add_output_options(p, d)
+    p.set_defaults(out=None)
+    for a in p._actions:
+        if a.dest == "out":
+            a.help = ("folder the results are written to (default: results/ and the file's "
+                      "name, with -lstm or -gru for those cells: results/sunspots_yearly)")
+    return p
+
+
+def parse_args(argv=None):
+    """The CSV mode's arguments, every one checked before any work (exit 2 if bad);
+    args.model is the cell's module."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.model = CELLS[args.cell]
+    if args.lr is None:
+        args.lr = args.model.DEFAULTS["lr"]
+    if args.out is None:
+        stem = os.path.splitext(os.path.basename(args.csv))[0] or "series"
+        args.out = os.path.join("results", stem + ("" if args.cell == "rnn" else f"-{args.cell}"))
+    plumbing.check_costs(parser, args.model, args, csv=True,
+                         hidden=args.hidden or max(HIDDEN_SIZES))
+    return args
 
 
 # ---------------------------------------------------------------------------------------
@@ -137,11 +218,17 @@ def rmse(pred, truth):
 
 # ---------------------------------------------------------------------------------------
 # the script
-def main(model, args, method):
-    """Train model on the CSV column of args with the training loop of `method` (the
-    rnn_cos module, passed in so that this module does not import it), choose on the
-    validation rows, test on the held-out rows, save and draw. Returns the exit status."""
-    prog = f"{model.NAME}.py"
+def main(argv=None):
+    """python -m lab.series --csv FILE [options]: returns the exit status."""
+    args = parse_args(argv)
+    return train_and_test(args.model, args)
+
+
+def train_and_test(model, args):
+    """Train model (a cell's module) on the CSV column of args with rnn_cos.train, choose
+    on the validation rows, test on the held-out rows, save and draw. Returns the exit
+    status."""
+    prog = PROG
     try:
         about_x = {}
         y, x, x_label, column = read_csv_column(args.csv, args.column, about_x)
@@ -152,12 +239,12 @@ def main(model, args, method):
             check(y, n_fit, z, mean, std, d, column, args.csv)
     except ValueError as e:
         return plumbing.fail(prog, str(e), 2)
-    sizes = [args.hidden] if args.hidden else list(plumbing.CSV_HIDDEN_SIZES)
+    sizes = [args.hidden] if args.hidden else list(HIDDEN_SIZES)
     candidates = [(d, H) for d in ways for H in sizes]     # each one trained, then compared
     n = len(y)
     data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
     every = max(1, args.iters // CHECKS)
-    snapshots = set(method.snapshot_iterations(args.iters))
+    snapshots = set(rnn_cos.snapshot_iterations(args.iters))
     keep = set(range(0, args.iters + 1, every)) | snapshots
     val_rows = np.arange(n_fit, n_train)
     about = (f"column {column!r} of {args.csv}: {n_fit} rows to fit, {n_train - n_fit} to "
@@ -165,7 +252,8 @@ def main(model, args, method):
              + ("levels and differences" if len(ways) == 2 else
                 ("differences" if ways[0] else "levels")))
 
-    with plumbing.Run(model, args, about) as run:
+    hidden = args.hidden or " or ".join(map(str, sizes))
+    with plumbing.Run(model, args, about, prog=prog, hidden=hidden) as run:
         tried = []
         for d, H in candidates:
             if len(candidates) > 1:
@@ -175,8 +263,8 @@ def main(model, args, method):
             fit = z[:n_fit - 1] if d else z[:n_fit]
             data = SeriesData(fit, x[1:n_fit] if d else x[:n_fit], seed=data_seed)
             params = model.init_params(H, np.random.default_rng(init_seed))
-            losses, kept = method.train(
-                model.lossFun, params, data, args.iters, args.steps, args.lr,
+            losses, kept = rnn_cos.train(
+                model, params, data, args.iters, args.steps, args.lr,
                 model.init_state(H), args.hprev, args.anneal, keep=keep,
                 progress=run.progress, stop=run.stop)
             # the weights of every check, on the validation rows; the best are kept
@@ -223,7 +311,7 @@ def main(model, args, method):
         # forecast from a network trained part of the way would pass for the real one)
         future = None
         if args.ahead and not run.stop.requested:
-            future = ahead(model, method, args, y, x, about_x, chosen, init_seed,
+            future = ahead(model, args, y, x, about_x, chosen, init_seed,
                            data_seed, run)
         if future is not None:
             future_x, fc, lo, hi, future_text = future
@@ -404,7 +492,7 @@ def simulate(model, members, y, starts, n_future, noise=None):
     y[:t0] from h = 0 at the first row, then goes on by itself for n_future rows, each
     row the networks' (average) prediction plus, if given, noise[p, k] in y's units; every
     network then reads that value as the next one, in its own representation. All the
-    futures step together, as the rows of a batch (model.step). Shape (P, n_future)."""
+    futures step together, as the rows of a batch (lab/cells.py). Shape (P, n_future)."""
     starts = np.asarray(starts)
     P, end, first = len(starts), int(starts.max()) + n_future, int(starts.min())
     # the rows before the first start are the same for every future: one reads them
@@ -439,14 +527,14 @@ def advance(model, members, states, now, before):
     `before` for a network on the changes; before is None at the first row, where there
     is none yet and its state stays as it is). Returns the new states and the average of
     the networks' predictions of the next value (P,)."""
-    new, guesses = [], []
+    new, guesses, step = [], [], batched_step(model)
     for m, state in zip(members, states):
         if m.diff and before is None:
             new.append(state)
             guesses.append(np.full(len(now), np.nan))
             continue
         x = ((now - before) if m.diff else now) - m.mean
-        state = model.step(m.params, x / m.std, state)
+        state = step(m.params, x / m.std, state)
         h = state[0] if isinstance(state, tuple) else state  # the LSTM's state is (h, C)
         out = (h @ m.params["Why"][0] + m.params["by"][0, 0]) * m.std + m.mean  # Why h + by
         new.append(state)
@@ -467,7 +555,7 @@ def interval(model, members, y, start, n_future, rng, paths=PATHS):
     return lower, upper
 
 
-def ahead(model, method, args, y, x, about, chosen, init_seed, data_seed, run):
+def ahead(model, args, y, x, about, chosen, init_seed, data_seed, run):
     """Train the chosen network again on every row (its representation, hidden size and
     the number of iterations kept; each of them when their average was chosen), and
     forecast args.ahead steps past the last, with the 80% interval. Returns (x of the
@@ -482,9 +570,9 @@ def ahead(model, method, args, y, x, about, chosen, init_seed, data_seed, run):
                           f"number kept):")
         params = model.init_params(c["hidden"], np.random.default_rng(init_seed))
         seen = z[:n - 1] if c["diff"] else z
-        method.train(model.lossFun, params, SeriesData(seen, seed=data_seed),
-                     max(c["best"], 1), args.steps, args.lr, model.init_state(c["hidden"]),
-                     args.hprev, args.anneal, progress=run.progress, stop=run.stop)
+        rnn_cos.train(model, params, SeriesData(seen, seed=data_seed),
+                      max(c["best"], 1), args.steps, args.lr, model.init_state(c["hidden"]),
+                      args.hprev, args.anneal, progress=run.progress, stop=run.stop)
         if run.stop.requested:
             return None
         members.append(Member(params, c["diff"], mean, std))
@@ -558,3 +646,7 @@ def summary(r, hidden, n_held_out, chosen):
     line += (f"\nthe 80% interval, simulated from the end of the training part, held "
              f"{100 * r['coverage_80']:.0f}% of the {n_held_out} held-out rows")
     return line
+
+
+if __name__ == "__main__":
+    sys.exit(main())

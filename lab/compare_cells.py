@@ -2,9 +2,9 @@
 each cell at its own default learning rate, and compare them; then measure the
 vanishing gradient of each.
 
-    python compare_cells.py [--iters 100000] [--seeds 0-4] [--workers K] [--out results/compare]
+    python -m lab.compare_cells [--iters 100000] [--seeds 0-4] [--workers K] [--out results/compare]
 
-Each (cell, seed) is the cell's own script run in a process of its own (see sweep.py),
+Each (cell, seed) is the cell's own script run in a process of its own (see lab/sweep.py),
 all cores at once; its files stay in <out>/runs/. Writes compare.png (loss curves,
 one-step test errors and forecast errors over the seeds), vanishing.png (how fast the
 gradient of the last step's loss fades with the number of steps back, at initialisation
@@ -15,13 +15,13 @@ import sys
 
 import numpy as np
 
-import analysis
+from lab import analysis
 import gru_cos
 import lstm_cos
-import plumbing
+from lab import plumbing
 import rnn_cos
-import runner
-import sweep
+from lab import runner
+from lab import sweep
 
 MODELS = (rnn_cos, lstm_cos, gru_cos)
 LABELS = {rnn_cos: "RNN", lstm_cos: "LSTM", gru_cos: "GRU"}
@@ -32,7 +32,7 @@ MEASURES = ("test_mse", "baseline_mse", "forecast_rmse", "learned_period", "true
 
 
 def parse_args(argv=None):
-    p = plumbing.ArgumentParser(prog="compare_cells.py",
+    p = plumbing.ArgumentParser(prog="python -m lab.compare_cells",
                                 description=plumbing.first_paragraph(__doc__),
                                 formatter_class=plumbing.HelpFormatter)
     p.add_argument("--iters", type=plumbing.positive_int, default=rnn_cos.DEFAULTS["iters"],
@@ -45,7 +45,7 @@ def parse_args(argv=None):
     try:
         args.seeds = sweep.parse_seeds(args.seeds)
         for model in MODELS:                         # what each script would refuse
-            sweep.settings_of(model, ["--iters", str(args.iters), "--hidden",
+            sweep.settings_of(model.NAME, ["--iters", str(args.iters), "--hidden",
                                       str(args.hidden)])
     except ValueError as e:
         p.error(str(e))
@@ -68,7 +68,7 @@ def train_all(args, say):
                        ["cell", "hidden", "seed", "iters"])
     jobs = [dict(model=m, seed=s, row=dict(cell=LABELS[m], hidden=str(args.hidden),
                                            seed=str(s), iters=str(args.iters),
-                                           code=runner.code_fingerprint(f"{m.NAME}.py"),
+                                           code=runner.code_fingerprint(m.NAME),
                                            data=""))
             for m in MODELS for s in args.seeds]
     todo, have, stale = grid.plan(jobs)
@@ -81,7 +81,7 @@ def train_all(args, say):
     def work(job):
         m, s = job["model"], job["seed"]
         status, _, stderr, seconds = runner.run_script(
-            f"{m.NAME}.py", ["--iters", str(args.iters), "--hidden", str(args.hidden),
+            m.NAME, ["--iters", str(args.iters), "--hidden", str(args.hidden),
                              "--seed", str(s), "--no-plot", "--quiet",
                              "--out", run_folder(args, m, s)])
         if status != 0:
@@ -254,15 +254,15 @@ def main(argv=None):
     say = (lambda *a, **k: None) if args.quiet else print
     problem = plumbing.drawing_problem(args.out)
     if problem:
-        return plumbing.fail("compare_cells.py", problem, 2)
+        return plumbing.fail("python -m lab.compare_cells", problem, 2)
     say(f"compare_cells: RNN, LSTM and GRU, {args.iters:,} iterations each, seeds "
         f"{', '.join(map(str, args.seeds))}, {args.workers} at a time", flush=True)
     try:
         train_all(args, say)
     except RuntimeError as e:
-        return plumbing.fail("compare_cells.py", f"{e}; no summary was written", 1)
+        return plumbing.fail("python -m lab.compare_cells", f"{e}; no summary was written", 1)
     except KeyboardInterrupt:
-        return plumbing.fail("compare_cells.py", "interrupted; no summary was written", 130)
+        return plumbing.fail("python -m lab.compare_cells", "interrupted; no summary was written", 130)
     runs = {(m, s): load_run(args, m, s) for m in MODELS for s in args.seeds}
     summary = summarise(args, runs)
     import matplotlib

@@ -1,7 +1,8 @@
-"""Many training runs at once: the one runner behind sweep.py, compare_cells.py and
-memory_span.py.
+"""Many training runs at once: the one runner behind lab.sweep, lab.compare_cells and
+lab.memory_span.
 
-Each run is a script of this project in a process of its own, with BLAS kept to one
+Each run is a command of this project (a script of the top level, such as rnn_cos, or a
+module of the laboratory, such as lab.series) in a process of its own, with BLAS kept to one
 thread (so that a run's numbers do not depend on how many run beside it). When a run
 ends, its row is appended to a CSV file at once, so an interrupted grid keeps every
 finished run. A row holds its run's key: what was asked (the options) and what it was
@@ -21,9 +22,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-import plumbing
+from lab import plumbing
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # the repository
 ONE_THREAD = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                 "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
                                 "NUMEXPR_NUM_THREADS")}
@@ -49,25 +50,36 @@ def sha(data):
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def module_path(name):
+    """The file of this project's module `name` ('rnn_cos', 'lab.series', 'lab'), or
+    None for a module from elsewhere (numpy)."""
+    base = os.path.join(ROOT, *name.split("."))
+    for path in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(path):
+            return path
+    return None
+
+
 def project_imports(path):
-    """The modules of this project (files in ROOT) that the source at path imports,
-    anywhere in it (inside functions too)."""
+    """The files of this project's modules that the source at path imports, anywhere in
+    it (inside functions too): `import rnn_cos`, `from lab import series` and
+    `from lab.series import x` each name their module's file."""
     with open(path, "rb") as f:
         tree = ast.parse(f.read(), path)
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(a.name.split(".")[0] for a in node.names)
+            names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
-    return {os.path.join(ROOT, f"{n}.py") for n in names
-            if os.path.isfile(os.path.join(ROOT, f"{n}.py"))}
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+    return {p for p in map(module_path, names) if p}
 
 
-def code_fingerprint(script):
-    """A fingerprint of the sources of `script` (a file name in ROOT) and of every
-    module of this project it imports, directly or not."""
-    todo, seen = [os.path.join(ROOT, script)], set()
+def code_fingerprint(module):
+    """A fingerprint of the sources of `module` (a name such as 'rnn_cos' or
+    'lab.series') and of every module of this project it imports, directly or not."""
+    todo, seen = [module_path(module)], set()
     while todo:
         path = todo.pop()
         if path not in seen:
@@ -76,7 +88,7 @@ def code_fingerprint(script):
     h = hashlib.sha256()
     for path in sorted(seen):
         with open(path, "rb") as f:
-            h.update(os.path.basename(path).encode() + b"\0" + f.read() + b"\0")
+            h.update(os.path.relpath(path, ROOT).encode() + b"\0" + f.read() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -95,13 +107,17 @@ RUNNING, RUNNING_LOCK = set(), threading.Lock()   # the scripts running now
 STOPPING = threading.Event()                      # set by Ctrl-C: start nothing more
 
 
-def run_script(script, argv):
-    """Run `python ROOT/script argv` in a process of its own with BLAS kept to one
-    thread. Returns (exit status, stdout, stderr, wall seconds)."""
-    cmd = [sys.executable, os.path.join(ROOT, script), *argv]
+def run_script(module, argv):
+    """Run `python -m module argv` (module: 'rnn_cos', 'lab.series', ...) in a process
+    of its own, with this project first on its path and BLAS kept to one thread.
+    Returns (exit status, stdout, stderr, wall seconds)."""
+    cmd = [sys.executable, "-m", module, *argv]
+    path = os.pathsep.join([ROOT] + ([os.environ["PYTHONPATH"]]
+                                     if os.environ.get("PYTHONPATH") else []))
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **ONE_THREAD}, start_new_session=True)
+                            env={**os.environ, **ONE_THREAD, "PYTHONPATH": path},
+                            start_new_session=True)
     with RUNNING_LOCK:
         RUNNING.add(proc)
         if STOPPING.is_set():

@@ -14,11 +14,10 @@ import time
 
 import numpy as np
 
-import analysis
 import data
+from lab import limits
 
 HPREV_MODES = ("reset", "carry", "sequential")
-CSV_HIDDEN_SIZES = (16, 32)   # with --csv and no --hidden, both are tried (series.py)
 
 
 # ---------------------------------------------------------------------------------------
@@ -68,54 +67,24 @@ fraction = checked(float, lambda v: 0 <= v <= 1, "a fraction from 0 to 1")
 finite_float = checked(float, math.isfinite, "a finite number")
 
 
-class XValue(float):
-    """A value of a series' x, given as a number or a date (YYYY-MM, YYYY-MM-DD: its
-    decimal year, data.parse_date); .text is what was written."""
-
-    def __new__(cls, text):
-        value = data.parse_date(text)
-        if value is None:
-            value = float(text)                 # ValueError for anything else
-        if not math.isfinite(value):
-            raise ValueError(text)
-        self = super().__new__(cls, value)
-        self.text = text
-        return self
-
-
-x_value = checked(XValue, lambda v: True, "a finite number or a date such as 1990-06")
-
-
 def first_paragraph(doc):
     """A module's docstring's first paragraph, on one line: a script's --help opening."""
     return " ".join((doc or "").strip().split("\n\n")[0].split())
 
 
-def build_parser(model):
-    d = model.DEFAULTS
-    p = ArgumentParser(
-        prog=f"{model.NAME}.py",
-        description=first_paragraph(model.__doc__),
-        epilog=getattr(model, "EPILOG", None), formatter_class=HelpFormatter)
+def add_training_options(p, d, lr_help="Adagrad learning rate", hidden_help=None):
+    """The options of the training loop, which the cosine scripts and the CSV mode share;
+    d holds their defaults."""
     p.add_argument("--iters", type=positive_int, default=d["iters"],
                    help="training iterations, one window of --steps points each")
     p.add_argument("--steps", type=positive_int, default=d["steps"],
                    help="time steps per window: how far back BPTT goes")
-    p.add_argument("--hidden", type=positive_int,
-                   help=f"size H of the hidden state (default: {d['hidden']}); with --csv and no "
-                        f"--hidden, {' and '.join(map(str, CSV_HIDDEN_SIZES))} are both tried "
-                        f"and the better one on the validation rows is kept")
-    p.add_argument("--lr", type=positive_float, default=d["lr"],
-                   help="Adagrad learning rate")
+    p.add_argument("--hidden", type=positive_int, default=d["hidden"],
+                   help=hidden_help or "size H of the hidden state")
+    p.add_argument("--lr", type=positive_float, default=d["lr"], help=lr_help)
     p.add_argument("--anneal", type=fraction, default=d["anneal"],
                    help="over this last fraction of the iterations the learning rate falls "
                         "linearly to 0 (0: constant, as in the article)")
-    p.add_argument("--noise", type=nonnegative_float, default=d["noise"],
-                   help="standard deviation of the normal noise added to cos(x)")
-    p.add_argument("--resolution", type=positive_float, default=d["resolution"],
-                   help="spacing of the x values of the cosine (its sampling step)")
-    p.add_argument("--points", type=positive_int, default=d["points"],
-                   help="number of points of the noisy training cosine")
     p.add_argument("--seed", type=seed_int, default=d["seed"],
                    help="random seed of the data, the windows and the initial weights")
     p.add_argument("--hprev", choices=HPREV_MODES, default=d["hprev"],
@@ -123,56 +92,70 @@ def build_parser(model):
                         "'carry', from where the previous random window ended (the "
                         "article); 'sequential', consecutive windows with the state "
                         "carried on (min-char-rnn)")
-    p.add_argument("--csv", metavar="FILE",
-                   help="train on a column of this CSV file instead of the cosine "
-                        "(see docs/series.md)")
-    p.add_argument("--column", metavar="NAME",
-                   help="the CSV column (by default the only numeric one, or the last)")
-    p.add_argument("--train-until", type=x_value, metavar="X",
-                   help="with --csv: train on the rows whose x (the first column: a "
-                        "number, or a date such as 1990-06) is at most X and hold out the "
-                        "rest (by default the last 20%% of the rows are held out)")
-    p.add_argument("--diff", action=argparse.BooleanOptionalAction,
-                   help="with --csv: train on the changes from one row to the next "
-                        "(--diff) or on the values (--no-diff); by default both are tried "
-                        "and the better one on the validation rows is kept")
-    p.add_argument("--ahead", type=positive_int, metavar="N",
-                   help="with --csv: after the test, train the chosen network on all the "
-                        "rows and forecast the N steps after the last one, with an 80%% "
-                        "interval (forecast.csv, ahead.png)")
+
+
+def add_output_options(p, d):
     p.add_argument("--out", default=d["out"], help="folder the results are written to")
     p.add_argument("--no-plot", action="store_true",
                    help="do not draw the figures (matplotlib is then not needed)")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+
+def build_parser(model):
+    """The command line of a cosine script (rnn_cos.py, lstm_cos.py, gru_cos.py)."""
+    d = model.DEFAULTS
+    p = ArgumentParser(
+        prog=f"{model.NAME}.py",
+        description=first_paragraph(model.__doc__),
+        epilog=getattr(model, "EPILOG", None), formatter_class=HelpFormatter)
+    add_training_options(p, d)
+    p.add_argument("--noise", type=nonnegative_float, default=d["noise"],
+                   help="standard deviation of the normal noise added to cos(x)")
+    p.add_argument("--resolution", type=positive_float, default=d["resolution"],
+                   help="spacing of the x values of the cosine (its sampling step)")
+    p.add_argument("--points", type=positive_int, default=d["points"],
+                   help="number of points of the noisy training cosine")
+    add_output_options(p, d)
     return p
 
 
+# the options of the CSV mode, which the cosine scripts send to its own command
+CSV_OPTIONS = ("--csv", "--column", "--train-until", "--diff", "--no-diff", "--ahead")
+
+
 def parse_args(model, argv=None):
-    """Parse and check every argument; a bad one exits with status 2 before any work:
-    values out of range, a run too big for this machine's memory, or figures asked for
-    without matplotlib."""
+    """Parse and check every argument of a cosine script; a bad one exits with status 2
+    before any work: values out of range, a run too big for this machine's memory, or
+    figures asked for without matplotlib."""
     parser = build_parser(model)
-    args = parser.parse_args(argv)
-    if args.hidden is None and args.csv is None:
-        args.hidden = model.DEFAULTS["hidden"]
+    words = sys.argv[1:] if argv is None else list(argv)
+    csv = next((w for w in words if w.split("=")[0] in CSV_OPTIONS), None)
+    if csv:
+        sys.exit(fail(parser.prog, f"argument {csv.split('=')[0]}: your own series is a "
+                                   f"command of its own: python -m lab.series --csv FILE "
+                                   f"(see python -m lab.series --help)", 2))
+    args = parser.parse_args(words)
     if args.points < 2:
         parser.error(f"argument --points: need at least 2 points, got {args.points}")
-    if args.csv is None and args.steps + 1 > args.points:
+    if args.steps + 1 > args.points:
         parser.error(f"argument --steps: a window of {args.steps} steps needs "
                      f"{args.steps + 1} points, but the data has {args.points} (--points)")
-    if args.csv is None and args.resolution > data.MAX_RESOLUTION:
+    if args.resolution > data.MAX_RESOLUTION:
         parser.error(f"argument --resolution: at most {data.MAX_RESOLUTION:.3g}, so that "
                      f"the clean test cosine has more than {data.WARMUP} steps after its "
                      f"warm-up; got {args.resolution:g}")
-    for option in ("column", "train_until", "diff", "ahead"):
-        if getattr(args, option) is not None and args.csv is None:
-            parser.error(f"argument --{option.replace('_', '-')}: goes with --csv FILE")
-    too_big = memory_problem(model, args)
+    check_costs(parser, model, args)
+    return args
+
+
+def check_costs(parser, model, args, csv=False, hidden=None):
+    """Exit with status 2 when the run would not fit in this machine's memory, or when
+    it would draw figures without matplotlib (csv, hidden: see limits.memory_needed)."""
+    too_big = limits.memory_problem(model, args, csv, hidden)
     if too_big:
         parser.error(too_big)
     if not args.no_plot and not matplotlib_installed():
         sys.exit(fail(parser.prog, f"{NO_MATPLOTLIB}, or run with --no-plot", 2))
-    return args
 
 
 NO_MATPLOTLIB = ("the figures need matplotlib, which is not installed: install it with "
@@ -185,66 +168,6 @@ def matplotlib_installed():
     except ImportError:
         return False
     return True
-
-
-# ---------------------------------------------------------------------------------------
-# what a run holds in memory, estimated before anything is allocated
-WEIGHT_COPIES = 40   # the weights, their gradients, Adagrad's memory, temporaries, snapshots
-CSV_COPIES = 240     # with --csv, one run's weights checked about 115 times, and a few
-                     # copies (the best, the last, the snapshots) of each of up to four runs
-STEP_ARRAYS = 32     # arrays of one row per time step and H columns, in lossFun and after
-BYTES_PER_ITER = 64  # the loss of every iteration, its copies and its moving average
-BYTES_PER_POINT = 48 # x, cos(x), the noise, the data, and temporaries
-
-
-def memory_needed(model, args):
-    """A rough upper estimate of the bytes each option makes the run hold at its peak:
-    {option: bytes}."""
-    H = args.hidden or max(CSV_HIDDEN_SIZES)
-    copies = WEIGHT_COPIES + (CSV_COPIES if args.csv else 0)
-    need = {"--hidden": 8 * copies * model.param_count(H),
-            "--steps": 8 * STEP_ARRAYS * (args.steps + 1) * H,
-            "--iters": BYTES_PER_ITER * args.iters}
-    if args.csv is None:
-        need["--points"] = BYTES_PER_POINT * args.points
-        steps = data.evaluation_steps(args.resolution) + sum(
-            analysis.free_run_steps(args.resolution))
-        need["--resolution"] = 8 * STEP_ARRAYS * H * steps
-    return need
-
-
-def memory_available():
-    """Bytes of memory this machine has free for a new process (None if unknown)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def memory_problem(model, args):
-    """A message naming the option that makes the run too big to fit, or None."""
-    need = memory_needed(model, args)
-    total, available = sum(need.values()), memory_available()
-    if available is None or total <= available:
-        return None
-    option = max(need, key=need.get)
-    value = getattr(args, option[2:])
-    return (f"argument {option}: a run with {option} {value} needs about "
-            f"{size(total)} of memory, and this machine has {size(available)} available")
-
-
-def size(n):
-    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
-        if n < 1000 or unit == "PB":
-            return f"{n:.3g} {unit}"
-        n /= 1000
 
 
 # ---------------------------------------------------------------------------------------
@@ -263,6 +186,31 @@ class Diverged(ArithmeticError):
         self.loss, self.iteration = loss, iteration
 
 
+GROWTH = 100     # a loss this many times that of always predicting 0 means divergence
+
+
+def check_loss(loss, iteration, zero_loss):
+    """Raise Diverged when the loss of an iteration is NaN, infinite, or GROWTH times
+    zero_loss, the loss of always predicting 0."""
+    if not loss < GROWTH * zero_loss:
+        raise Diverged(loss, iteration, GROWTH, zero_loss)
+
+
+class Silent:
+    """What the training loop is given when nobody watches it: no progress line, and no
+    Ctrl-C to stop for."""
+    requested, started, elapsed = False, False, None
+
+    def update(self, n, losses):
+        pass
+
+    def finish(self):
+        pass
+
+
+SILENT = Silent()
+
+
 class NothingTrained(Exception):
     """Ctrl-C came before the first iteration."""
 
@@ -278,9 +226,9 @@ class Run:
     interruption with 130; run.status is the exit status.
     """
 
-    def __init__(self, model, args, about):
+    def __init__(self, model, args, about, prog=None, hidden=None):
         self.model, self.args, self.about = model, args, about
-        self.prog = f"{model.NAME}.py"
+        self.prog, self.hidden = prog or f"{model.NAME}.py", hidden or args.hidden
         self.say = (lambda *a, **k: None) if args.quiet else print
         problem = check_out_folder(args.out)
         if problem:
@@ -291,11 +239,10 @@ class Run:
         self.t_start = time.perf_counter()
         self.stop = StopOnCtrlC().__enter__()
         a = self.args
-        hidden = a.hidden or " or ".join(map(str, CSV_HIDDEN_SIZES))
         rate = (f"learning rate {a.lr:g} (annealed to 0 over the last {a.anneal:.0%})"
                 if a.anneal else f"learning rate {a.lr:g} (constant)")
         self.say(f"{self.model.NAME}: {a.iters:,} iterations of {a.steps} steps, hidden "
-                 f"size {hidden}, {rate}, hprev {a.hprev}, on {self.about}", flush=True)
+                 f"size {self.hidden}, {rate}, hprev {a.hprev}, on {self.about}", flush=True)
         self.progress = Progress(a.iters, quiet=a.quiet)
         self.progresses = [self.progress]
         return self

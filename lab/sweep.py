@@ -1,12 +1,12 @@
 """Run a grid of training runs over several seeds, in parallel, and summarise them: the
 median, best and worst of every configuration.
 
-    python sweep.py --cells rnn lstm gru --vary lr=0.001,0.003,0.01,0.03 --seeds 0-4 \\
+    python -m lab.sweep --cells rnn lstm gru --vary lr=0.001,0.003,0.01,0.03 --seeds 0-4 \\
         --out results/sweep [--vary hidden=16,32] [--iters N] [--workers K]
 
 Every run is the cell's own script (rnn_cos.py, lstm_cos.py or gru_cos.py) in a process
 of its own, with the grid's options and --no-plot --quiet: exactly what that script does
-with those settings (runner.py runs them; BLAS is kept to one thread in each, so the
+with those settings (lab/runner.py runs them; BLAS is kept to one thread in each, so the
 numbers are the same whatever --workers is). Options not varied keep each script's own
 default; values that parse the same (0.01 and 1e-2) are one run.
 
@@ -42,15 +42,14 @@ from contextlib import redirect_stderr
 
 import numpy as np
 
-import gru_cos
-import lstm_cos
-import plumbing
 import rnn_cos
-import runner
+from lab import plumbing, runner, series
+from lab.cells import CELLS
 
-CELLS = {"rnn": rnn_cos, "lstm": lstm_cos, "gru": gru_cos}
-NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet"}   # set by the sweep itself
-OPTIONS = [a.dest for a in plumbing.build_parser(rnn_cos)._actions if a.dest not in NOT_VARIED]
+NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet", "cell"}  # the sweep's own
+PARSERS = (plumbing.build_parser(rnn_cos), series.build_parser())  # the cosine's, the CSV's
+ACTIONS = {a.dest: a for p in PARSERS for a in p._actions if a.dest not in NOT_VARIED}
+OPTIONS = list(ACTIONS)      # every option of the cosine scripts and of the CSV mode
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
 SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines
 COSINE_METRICS = ("ar_mse", "ar_forecast_rmse", "val_mse")  # the linear model; validation
@@ -105,7 +104,7 @@ def parse_vary(texts):
 
 def argv_of(name, value):
     """The command-line words that set option `name` to `value` (a string)."""
-    action = next(a for a in plumbing.build_parser(rnn_cos)._actions if a.dest == name)
+    action = ACTIONS[name]
     flag = action.option_strings[0]
     if action.nargs == 0:                               # a switch: true or false
         if value.lower() in ("1", "true", "yes", "on"):
@@ -116,16 +115,20 @@ def argv_of(name, value):
     return [flag, value]
 
 
-def settings_of(model, argv):
-    """The script's parsed arguments for argv; ValueError with its one-line message."""
+def settings_of(module, argv):
+    """The parsed arguments that `python -m module argv` (a cell's script, or lab.series)
+    would run with; ValueError with its one-line message if it would refuse them."""
     err = io.StringIO()
     try:
         with redirect_stderr(err):
+            if module == "lab.series":
+                return series.parse_args(argv + ["--no-plot"])
+            model = next(m for m in CELLS.values() if m.NAME == module)
             return plumbing.parse_args(model, argv + ["--no-plot"])
     except SystemExit:
         message = err.getvalue().strip().split(": error: ", 1)[-1].removesuffix(
             plumbing.SEE_HELP)
-        raise ValueError(f"{model.NAME}.py would refuse {' '.join(argv)}: {message}")
+        raise ValueError(f"python -m {module} would refuse {' '.join(argv)}: {message}")
 
 
 def choice(metrics, row):
@@ -160,23 +163,28 @@ def build_grid(cells, vary, seeds, iters):
     names = list(vary)
     for cell in cells:
         model = CELLS[cell]
-        code = runner.code_fingerprint(f"{model.NAME}.py")
+        # a grid over CSV files runs the CSV mode with the cell, a grid on the cosine
+        # the cell's own script
+        module, own = ("lab.series", ["--cell", cell]) if "csv" in vary else (model.NAME, [])
+        code = runner.code_fingerprint(module)
         for combo in itertools.product(*(vary[n] for n in names)):
             words = []
             for name, value in zip(names, combo):
                 words += argv_of(name, value)
             for seed in seeds:
-                argv = words + ["--seed", str(seed)] + (["--iters", str(iters)] if iters else [])
-                s = settings_of(model, argv)
-                if s.csv and s.csv not in data:
-                    data[s.csv] = runner.file_fingerprint(s.csv)
-                row = {"cell": cell, **{o: text(getattr(s, o)) for o in OPTIONS},
+                argv = own + words + ["--seed", str(seed)] + (
+                    ["--iters", str(iters)] if iters else [])
+                s = settings_of(module, argv)
+                csv = getattr(s, "csv", None)
+                if csv and csv not in data:
+                    data[csv] = runner.file_fingerprint(csv)
+                row = {"cell": cell, **{o: text(getattr(s, o, None)) for o in OPTIONS},
                        "seed": str(s.seed), "iters": str(s.iters), "code": code,
-                       "data": data.get(s.csv, "")}
+                       "data": data.get(csv, "")}
                 if tuple(row.values()) in keys:
                     continue
                 keys.add(tuple(row.values()))
-                runs.append(dict(cell=cell, model=model, argv=argv, row=row,
+                runs.append(dict(cell=cell, model=model, module=module, argv=argv, row=row,
                                  config=(cell, *(row[n] for n in names))))
     return runs
 
@@ -185,8 +193,11 @@ def grid(out):
     return runner.Grid(os.path.join(out, "runs.csv"), COLUMNS, KEY)
 
 
+PROG = "python -m lab.sweep"
+
+
 def parse_args(argv=None):
-    p = plumbing.ArgumentParser(prog="sweep.py", description=plumbing.first_paragraph(__doc__),
+    p = plumbing.ArgumentParser(prog=PROG, description=plumbing.first_paragraph(__doc__),
                                 formatter_class=plumbing.HelpFormatter)
     p.add_argument("--cells", nargs="+", default=["rnn"], metavar="CELL",
                    help=f"the cells to train: {', '.join(CELLS)} (by default rnn)")
@@ -223,7 +234,7 @@ def run_one(job, out):
     tmp = tempfile.mkdtemp(dir=out, prefix=".run-")
     try:
         status, _, stderr, seconds = runner.run_script(
-            f"{job['model'].NAME}.py", job["argv"] + ["--no-plot", "--quiet", "--out", tmp])
+            job["module"], job["argv"] + ["--no-plot", "--quiet", "--out", tmp])
         row = dict(job["row"], seconds=f"{seconds:.2f}")
         if status == 0:
             with open(os.path.join(tmp, "metrics.json")) as f:
@@ -435,12 +446,12 @@ def main(argv=None):
     say = (lambda *a, **k: None) if args.quiet else print
     problem = plumbing.check_out_folder(args.out)
     if problem:
-        return plumbing.fail("sweep.py", problem, 2)
+        return plumbing.fail(PROG, problem, 2)
     runs = grid(args.out)
     try:
         todo, have, stale = runs.plan(args.runs)
     except ValueError as e:
-        return plumbing.fail("sweep.py", str(e), 2)
+        return plumbing.fail(PROG, str(e), 2)
     settings = len({job["config"] for job in args.runs}) // len(args.cells)
     workers = min(args.workers, max(len(todo), 1))
     say(f"sweep: {len(args.runs)} runs in the grid ({plural(len(args.cells), 'cell')} x "
@@ -451,11 +462,11 @@ def main(argv=None):
         failed = runs.run(todo, lambda job: run_one(job, args.out), args.workers, say)
     except KeyboardInterrupt:
         n = len(runs.finished(args.runs))
-        return plumbing.fail("sweep.py", f"interrupted; the {n} finished runs of this grid "
+        return plumbing.fail(PROG, f"interrupted; the {n} finished runs of this grid "
                                          f"are in {runs.path}", 130)
     rows = runs.finished(args.runs)
     varied = list(args.vary)
-    command = "python sweep.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m lab.sweep " + " ".join(argv if argv is not None else sys.argv[1:])
     table = summarise(rows, varied)
     text_md = markdown(table, varied, command)
     plumbing.write_atomic(os.path.join(args.out, "summary.md"),
@@ -467,7 +478,7 @@ def main(argv=None):
     print(text_md, end="")
     say(f"wrote {', '.join(wrote)}")
     if failed:
-        return failures("sweep.py", failed, len(args.runs), args.out)
+        return failures(PROG, failed, len(args.runs), args.out)
     return 0
 
 
@@ -475,7 +486,7 @@ def failures(prog, failed, total, out):
     """Write the failed runs' messages to <out>/failed.txt; say how many failed, and
     where; return 1."""
     path = os.path.join(out, "failed.txt")
-    lines = [f"{job['model'].NAME}.py {' '.join(job['argv'])}: {message}"
+    lines = [f"python -m {job['module']} {' '.join(job['argv'])}: {message}"
              for job, message in failed]
     plumbing.write_atomic(path, lambda f: f.write(("\n".join(lines) + "\n").encode()))
     return plumbing.fail(prog, f"{len(failed)} of {total} runs failed; their messages are "

@@ -1,10 +1,10 @@
 """How far back each cell remembers: the plain RNN, the LSTM and the GRU trained on the
 delayed echo, over delays and seeds.
 
-    python memory_span.py [--delays 1,2,5,10,20,40] [--seeds 0-2] [--iters N]
+    python -m lab.memory_span [--delays 1,2,5,10,20,40] [--seeds 0-2] [--iters N]
                           [--workers W] [--out results/memory_span] [--lrs LR,LR,...]
 
-The task (data.EchoData): the input is white noise, uniform on [-1, 1], and the target
+The task (lab/tasks.py's EchoData): the input is white noise, uniform on [-1, 1], and the target
 at step t is the input at step t - d. Nothing about the past can be guessed from the
 present: to answer, the network must hold the last d inputs in its hidden state. Each
 cell trains with the training loop of rnn_cos.py (Adagrad, windows from h = 0, its
@@ -24,7 +24,7 @@ trained at each rate given, and the rate whose validation error, averaged over t
 delays and seeds, is lowest is the one reported; the test error is never looked at.
 
 Every (cell, delay, seed, rate) is a run of this script (--run) in a process of its
-own, through the runner sweep.py and compare_cells.py share: in parallel, resumable
+own, through the runner lab.sweep and lab.compare_cells share: in parallel, resumable
 (runs.csv in --out; the same command again redoes nothing, a row made by other code is
 made again). Writes memory_span.json ({"cells": {"RNN": {"lr", "delays", "nmse": one
 list of one value per seed for each delay}, ...}}), memory_span.png (the error against
@@ -38,16 +38,16 @@ import numpy as np
 
 import gru_cos
 import lstm_cos
-import plumbing
 import rnn_cos
-import runner
-import sweep
-from data import EchoData
+from lab import limits, plumbing, runner, sweep
+from lab.tasks import EchoData
+
+PROG = "python -m lab.memory_span"
 
 CELLS = {"RNN": rnn_cos, "LSTM": lstm_cos, "GRU": gru_cos}
 COLORS = {"RNN": "tab:blue", "LSTM": "tab:green", "GRU": "tab:purple"}
 # each cell's learning rate on this task: the lowest mean validation error of
-# python memory_span.py --lrs 0.003,0.01,0.03,0.1 (docs/cells.md)
+# python -m lab.memory_span --lrs 0.003,0.01,0.03,0.1 (docs/cells.md)
 LRS = {"RNN": 0.03, "LSTM": 0.1, "GRU": 0.03}
 DELAYS = (1, 2, 5, 10, 20, 40)
 ITERS = 30_000       # training iterations of each run
@@ -83,7 +83,7 @@ def train_and_score(cell, delay, seed, lr, iters):
     train_seed, val_seed, test_seed, init_seed = np.random.SeedSequence(seed).spawn(4)
     data = EchoData(TRAIN_POINTS, delay, seed=train_seed)
     params = model.init_params(HIDDEN, np.random.default_rng(init_seed))
-    losses, _ = rnn_cos.train(model.lossFun, params, data, iters, steps, lr,
+    losses, _ = rnn_cos.train(model, params, data, iters, steps, lr,
                               model.init_state(HIDDEN), anneal=rnn_cos.DEFAULTS["anneal"])
     return dict(
         val_nmse=normalised_error(model, params, EchoData(WINDOWS * steps, delay, val_seed),
@@ -94,13 +94,13 @@ def train_and_score(cell, delay, seed, lr, iters):
 
 
 def run_main(argv):
-    """python memory_span.py --run CELL DELAY SEED LR ITERS: one run; prints its scores
+    """python -m lab.memory_span --run CELL DELAY SEED LR ITERS: one run; prints its scores
     as one line of JSON. Exit 1 if it diverged."""
     cell, delay, seed, lr, iters = argv
     try:
         scores = train_and_score(cell, int(delay), int(seed), float(lr), int(iters))
     except plumbing.Diverged as e:
-        return plumbing.fail("memory_span.py", f"the loss diverged: {e}", 1)
+        return plumbing.fail(PROG, f"the loss diverged: {e}", 1)
     print(json.dumps(scores))
     return 0
 
@@ -119,7 +119,7 @@ def parse_list(text, kind, what):
 
 
 def parse_args(argv=None):
-    p = plumbing.ArgumentParser(prog="memory_span.py",
+    p = plumbing.ArgumentParser(prog=PROG,
                                 description=plumbing.first_paragraph(__doc__),
                                 formatter_class=plumbing.HelpFormatter)
     p.add_argument("--delays", default=",".join(map(str, DELAYS)), metavar="D,D,...",
@@ -145,7 +145,7 @@ def parse_args(argv=None):
                              f"(one of: {', '.join(CELLS)})")
         args.cells = list(dict.fromkeys(c.upper() for c in args.cells))
         steps = max(args.delays) + SCORED
-        if WINDOWS * steps * 8 * 40 > (plumbing.memory_available() or float("inf")):
+        if WINDOWS * steps * 8 * 40 > (limits.memory_available() or float("inf")):
             raise ValueError(f"argument --delays: a delay of {max(args.delays)} needs "
                              f"more memory than this machine has available")
     except ValueError as e:
@@ -156,7 +156,7 @@ def parse_args(argv=None):
 # ---------------------------------------------------------------------------------------
 # the grid, the choice of learning rate, the results
 def jobs_of(args):
-    code = runner.code_fingerprint("memory_span.py")
+    code = runner.code_fingerprint("lab.memory_span")
     jobs = []
     for cell in args.cells:
         for lr in (args.lrs or [LRS[cell]]):
@@ -171,7 +171,7 @@ def jobs_of(args):
 def work(job):
     r = job["row"]
     status, stdout, stderr, seconds = runner.run_script(
-        "memory_span.py", ["--run", r["cell"], r["delay"], r["seed"], r["lr"], r["iters"]])
+        "lab.memory_span", ["--run", r["cell"], r["delay"], r["seed"], r["lr"], r["iters"]])
     if status == 1 and "diverged" in stderr:
         return dict(r, status="diverged", seconds=f"{seconds:.2f}")
     if status != 0:
@@ -267,14 +267,14 @@ def main(argv=None):
     say = (lambda *a, **k: None) if args.quiet else print
     problem = plumbing.drawing_problem(args.out)
     if problem:
-        return plumbing.fail("memory_span.py", problem, 2)
+        return plumbing.fail(PROG, problem, 2)
     grid = runner.Grid(os.path.join(args.out, "runs.csv"), COLUMNS,
                        ["cell", "delay", "seed", "lr", "iters"])
     jobs = jobs_of(args)
     try:
         todo, have, stale = grid.plan(jobs)
     except ValueError as e:
-        return plumbing.fail("memory_span.py", str(e), 2)
+        return plumbing.fail(PROG, str(e), 2)
     say(f"memory_span: {len(jobs)} runs ({len(args.cells)} cells x {len(args.delays)} delays "
         f"x {len(args.seeds)} seeds" + (f" x {len(args.lrs)} learning rates" if args.lrs
                                          else "") + f"), {args.iters:,} iterations each; "
@@ -283,10 +283,10 @@ def main(argv=None):
     try:
         failed = grid.run(todo, work, args.workers, say)
     except KeyboardInterrupt:
-        return plumbing.fail("memory_span.py", f"interrupted; the finished runs are in "
+        return plumbing.fail(PROG, f"interrupted; the finished runs are in "
                                                f"{grid.path}", 130)
     if failed:
-        return plumbing.fail("memory_span.py", f"{len(failed)} of {len(jobs)} runs failed "
+        return plumbing.fail(PROG, f"{len(failed)} of {len(jobs)} runs failed "
                                                f"(the first: {failed[0][1]}); nothing was "
                                                f"summarised", 1)
     summary, validation = choose(grid.finished(jobs), args)
