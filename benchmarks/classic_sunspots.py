@@ -41,7 +41,7 @@ def rmse(errors):
 
 def run(seed, out):
     folder = os.path.join(out, f"seed{seed}")
-    status, _, stderr, seconds = runner.run_script("rnn_cos.py", [
+    status, _, stderr, seconds = runner.run_script("lab.series", [
         "--csv", CSV, "--train-until", str(TRAIN_UNTIL), "--seed", str(seed), "--quiet",
         "--out", folder])
     if status != 0:

@@ -292,3 +292,19 @@ def test_every_command_of_the_pages_runs_with_help():
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, (commands[words], " ".join(words), err)
         assert out.strip(), (commands[words], " ".join(words))
+
+
+def test_the_article_program_runs_alone_and_draws_its_figure(tmp_path):
+    # a copy of the file alone in an empty folder: it needs nothing of the project
+    (tmp_path / "rnn_cos_minimal.py").write_bytes(
+        open(os.path.join(ROOT, "rnn_cos_minimal.py"), "rb").read())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    p = subprocess.run([sys.executable, "rnn_cos_minimal.py", "200"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "iter 0, loss" in p.stdout and "one-step test MSE on the clean cosine" in p.stdout
+    with open(tmp_path / "rnn_cos_minimal.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    bad = subprocess.run([sys.executable, "rnn_cos_minimal.py", "many"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "usage" in bad.stderr
