@@ -113,10 +113,11 @@ def train(data, iters):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] in (["-h"], ["--help"]):
-        sys.exit(print(__doc__.strip()))
+    usage = "usage: python rnn_cos_minimal.py [ITERATIONS], a positive whole number"
+    if "-h" in sys.argv or "--help" in sys.argv:
+        sys.exit(print(usage + "\n\n" + __doc__.strip()))
     if len(sys.argv) > 2 or not all(a.isdigit() and int(a) > 0 for a in sys.argv[1:]):
-        sys.exit("usage: python rnn_cos_minimal.py [ITERATIONS], a positive whole number")
+        sys.exit(usage)
     iters = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     data = CosineData(1000, 0.0, resolution * 999)
     losses = train(data, iters)

@@ -85,4 +85,8 @@ def main(path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "mackey_g
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
+    parser.add_argument("--out", default=main.__defaults__[0],
+                        help="the CSV file to write (default: datasets/mackey_glass.csv)")
+    sys.exit(main(parser.parse_args().out))

@@ -23,6 +23,7 @@ import rnn_cos
 from lab import runner
 from lab import sweep
 
+PROG = "python -m lab.compare_cells"
 MODELS = (rnn_cos, lstm_cos, gru_cos)
 LABELS = {rnn_cos: "RNN", lstm_cos: "LSTM", gru_cos: "GRU"}
 COLORS = {rnn_cos: "tab:blue", lstm_cos: "tab:green", gru_cos: "tab:purple", "AR": "0.3"}
@@ -32,7 +33,7 @@ MEASURES = ("test_mse", "baseline_mse", "forecast_rmse", "learned_period", "true
 
 
 def parse_args(argv=None):
-    p = plumbing.ArgumentParser(prog="python -m lab.compare_cells",
+    p = plumbing.ArgumentParser(prog=PROG,
                                 description=plumbing.first_paragraph(__doc__),
                                 formatter_class=plumbing.HelpFormatter)
     p.add_argument("--iters", type=plumbing.positive_int, default=rnn_cos.DEFAULTS["iters"],
@@ -71,7 +72,9 @@ def train_all(args, say):
                                            code=runner.code_fingerprint(m.NAME),
                                            data=""))
             for m in MODELS for s in args.seeds]
-    todo, have, stale = grid.plan(jobs)
+    todo, have, stale = grid.plan(jobs)          # ValueError: a runs.csv it cannot use
+    if grid.dropped_note():
+        print(grid.dropped_note(), flush=True)
     lost = [j for j in jobs if j not in todo and not os.path.exists(
         os.path.join(run_folder(args, j["model"], j["seed"]), f"{j['model'].NAME}.npz"))]
     todo += lost                                   # noted, but its files are gone
@@ -254,15 +257,17 @@ def main(argv=None):
     say = (lambda *a, **k: None) if args.quiet else print
     problem = plumbing.drawing_problem(args.out)
     if problem:
-        return plumbing.fail("python -m lab.compare_cells", problem, 2)
+        return plumbing.fail(PROG, problem, 2)
     say(f"compare_cells: RNN, LSTM and GRU, {args.iters:,} iterations each, seeds "
         f"{', '.join(map(str, args.seeds))}, {args.workers} at a time", flush=True)
     try:
         train_all(args, say)
+    except ValueError as e:
+        return plumbing.fail(PROG, str(e), 2)
     except RuntimeError as e:
-        return plumbing.fail("python -m lab.compare_cells", f"{e}; no summary was written", 1)
+        return plumbing.fail(PROG, f"{e}; no summary was written", 1)
     except KeyboardInterrupt:
-        return plumbing.fail("python -m lab.compare_cells", "interrupted; no summary was written", 130)
+        return plumbing.fail(PROG, "interrupted; no summary was written", 130)
     runs = {(m, s): load_run(args, m, s) for m in MODELS for s in args.seeds}
     summary = summarise(args, runs)
     import matplotlib

@@ -4,6 +4,8 @@ hands it out in training windows as data.CosineData hands out the cosine (Series
 The CSV mode (lab/series.py) is built on it.
 """
 import csv
+import hashlib
+import io
 
 import numpy as np
 
@@ -44,13 +46,16 @@ def read_csv_column(path, column=None, about=None):
     first) or repeats a value, a bad cell. about, a dict if given, gets "x": what x is,
     "number", "month" (YYYY-MM), "date" (YYYY-MM-DD) or "row".
     """
-    rows, lines = read_rows(path, ",")      # the rows, and the line each one ends on
+    text = read_text(path, about)
+    rows, lines = read_rows(text, path, ",")    # the rows, and the line each one ends on
     first_row = next((r for r in rows if any(c.strip() for c in r)), [])
     decimal_comma = False
     if len(first_row) == 1 and ";" in first_row[0]:
         # separated by semicolons, as spreadsheets write where the decimal mark is a comma
-        rows, lines = read_rows(path, ";")
+        rows, lines = read_rows(text, path, ";")
         decimal_comma = True
+    elif len(first_row) == 1 and "\t" in first_row[0]:
+        rows, lines = read_rows(text, path, "\t")      # separated by tabs
     filled = [i for i, r in enumerate(rows) if any(cell.strip() for cell in r)]
     if not filled:
         raise ValueError(f"{path} is empty")
@@ -135,18 +140,33 @@ def read_csv_column(path, column=None, about=None):
     return y, x, x_label, name
 
 
-def read_rows(path, delimiter):
-    """Every row of a CSV file, as lists of strings, and the line each one ends on;
-    ValueError, naming the file, if it cannot be read."""
+def read_text(path, about=None):
+    """The text of the file at path, read once; about["sha"], if about is given, is the
+    fingerprint of its bytes (as runner.file_fingerprint takes it), so that a run says
+    which version of the file it read. ValueError, naming the file, if it cannot be read
+    or is not text."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        text = data.decode("utf-8-sig")
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}")
+    except UnicodeDecodeError:
+        raise ValueError(f"cannot read {path}: it is not text (UTF-8)")
+    if about is not None:
+        about["sha"] = hashlib.sha256(data).hexdigest()[:16]
+    return text
+
+
+def read_rows(text, path, delimiter):
+    """Every row of the CSV text of the file at path, as lists of strings, and the line
+    each one ends on; ValueError, naming the file, if it is not CSV."""
     rows, lines = [], []
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            for row in reader:
-                rows.append(row)
-                lines.append(reader.line_num)
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}")
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for row in reader:
+            rows.append(row)
+            lines.append(reader.line_num)
     except csv.Error as e:
         raise ValueError(f"{path} is not a readable CSV file: {e}")
     return rows, lines

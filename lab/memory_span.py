@@ -95,12 +95,12 @@ def train_and_score(cell, delay, seed, lr, iters):
 
 def run_main(argv):
     """python -m lab.memory_span --run CELL DELAY SEED LR ITERS: one run; prints its scores
-    as one line of JSON. Exit 1 if it diverged."""
+    as one line of JSON. Exit status plumbing.EXIT_DIVERGED (3) if it diverged."""
     cell, delay, seed, lr, iters = argv
     try:
         scores = train_and_score(cell, int(delay), int(seed), float(lr), int(iters))
     except plumbing.Diverged as e:
-        return plumbing.fail(PROG, f"the loss diverged: {e}", 1)
+        return plumbing.fail(PROG, f"the loss diverged: {e}", plumbing.EXIT_DIVERGED)
     print(json.dumps(scores))
     return 0
 
@@ -172,7 +172,7 @@ def work(job):
     r = job["row"]
     status, stdout, stderr, seconds = runner.run_script(
         "lab.memory_span", ["--run", r["cell"], r["delay"], r["seed"], r["lr"], r["iters"]])
-    if status == 1 and "diverged" in stderr:
+    if status == plumbing.EXIT_DIVERGED:               # the run says its loss diverged
         return dict(r, status="diverged", seconds=f"{seconds:.2f}")
     if status != 0:
         lines = stderr.strip().splitlines()
@@ -275,6 +275,8 @@ def main(argv=None):
         todo, have, stale = grid.plan(jobs)
     except ValueError as e:
         return plumbing.fail(PROG, str(e), 2)
+    if grid.dropped_note():
+        print(grid.dropped_note(), flush=True)
     say(f"memory_span: {len(jobs)} runs ({len(args.cells)} cells x {len(args.delays)} delays "
         f"x {len(args.seeds)} seeds" + (f" x {len(args.lrs)} learning rates" if args.lrs
                                          else "") + f"), {args.iters:,} iterations each; "

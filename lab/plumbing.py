@@ -187,6 +187,7 @@ class Diverged(ArithmeticError):
 
 
 GROWTH = 100     # a loss this many times that of always predicting 0 means divergence
+EXIT_DIVERGED = 3   # the exit status of a run whose loss diverged: a result, not a crash
 
 
 def check_loss(loss, iteration, zero_loss):
@@ -222,8 +223,8 @@ class Run:
     block, run.progress and run.stop go to the training loop: the first Ctrl-C asks the
     loop to stop after the current iteration, a second one stops at once. run.save()
     writes the npz and metrics.json, run.wrote() notes more files, run.report() prints
-    the summary. A divergence ends the block with exit status 1 and nothing written, an
-    interruption with 130; run.status is the exit status.
+    the summary. A divergence ends the block with exit status EXIT_DIVERGED (3) and
+    nothing written, an interruption with 130; run.status is the exit status.
     """
 
     def __init__(self, model, args, about, prog=None, hidden=None):
@@ -262,7 +263,8 @@ class Run:
         self.progress.finish()
         if issubclass(kind, Diverged):
             self.status = fail(self.prog, f"{error}; try a lower --lr (now {self.args.lr:g}). "
-                                          f"Nothing was written to {self.args.out}", 1)
+                                          f"Nothing was written to {self.args.out}",
+                               EXIT_DIVERGED)
         elif issubclass(kind, NothingTrained):
             self.status = fail(self.prog, "stopped before the first iteration; "
                                           "nothing was written", 130)

@@ -14,6 +14,7 @@ never reused, and never summarised with the others.
 import ast
 import csv
 import hashlib
+import io
 import os
 import signal
 import subprocess
@@ -155,20 +156,49 @@ class Grid:
         self.path, self.columns = path, list(columns)
         self.key_columns = list(key_columns) + list(FINGERPRINT)
         self.lock = threading.Lock()
+        self.dropped = None      # a last line cut short, dropped from the file by rows()
 
     def key(self, row):
         return tuple(row[c] for c in self.key_columns)
 
     def rows(self):
-        """The rows of the file, or [] (ValueError if it has other columns)."""
-        if not os.path.exists(self.path):
+        """The rows of the file, or [] if there is none. A last line cut short (a grid
+        stopped while a row was written) is dropped from the file, and self.dropped
+        holds it, so that its run is made again and no later row is appended to it.
+        ValueError, in one line naming the file, for a file that cannot be read, is not
+        text, or has other columns."""
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
             return []
-        with open(self.path, newline="") as f:
-            reader = csv.DictReader(f)
-            if reader.fieldnames != self.columns:
-                raise ValueError(f"{self.path} has other columns than this script writes; "
-                                 f"choose another --out")
-            return list(reader)
+        except OSError as e:
+            raise ValueError(f"cannot read {self.path}: {e.strerror or e}; choose another --out")
+        if data and not data.endswith(b"\n"):
+            keep = data[:data.rfind(b"\n") + 1]
+            self.dropped = data[len(keep):].decode("utf-8", "replace")
+            plumbing.write_atomic(self.path, lambda f: f.write(keep))
+            data = keep
+        try:
+            reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+            rows = list(reader)
+        except (UnicodeDecodeError, csv.Error):
+            raise ValueError(f"{self.path} is not a runs.csv this project wrote (it cannot "
+                             f"be read as CSV text); choose another --out")
+        if data and reader.fieldnames != self.columns:
+            raise ValueError(f"{self.path} has other columns than this script writes; "
+                             f"choose another --out")
+        if any(None in r or None in r.values() for r in rows):
+            raise ValueError(f"{self.path} has a row with more or fewer cells than its "
+                             f"header; choose another --out")
+        return rows
+
+    def dropped_note(self):
+        """One line on a last line that rows() dropped, or ''."""
+        if self.dropped is None:
+            return ""
+        return (f"{self.path}: its last line was cut short (a run stopped while its row was "
+                f"written: {self.dropped[:40]!r}); it is dropped, and that run is made again")
 
     def plan(self, jobs):
         """(todo, have, stale): the jobs to run; the rows of the others, in the jobs'
@@ -196,7 +226,7 @@ class Grid:
 
     def append(self, row):
         with self.lock:
-            new = not os.path.exists(self.path)
+            new = not os.path.exists(self.path) or os.path.getsize(self.path) == 0
             with open(self.path, "a", newline="") as f:
                 w = csv.DictWriter(f, fieldnames=self.columns, restval="")
                 if new:
@@ -213,6 +243,8 @@ class Grid:
         total, start, done, failed = len(todo), time.perf_counter(), 0, []
         tty = sys.stdout.isatty()
         pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        # a SIGTERM stops the grid as Ctrl-C does: its runs are ended and waited for
+        old_term = signal.signal(signal.SIGTERM, interrupt)
 
         def one(job):
             if STOPPING.is_set():
@@ -245,8 +277,15 @@ class Grid:
             stop_running()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+        finally:
+            signal.signal(signal.SIGTERM, old_term)
         pool.shutdown()
         return failed
+
+
+def interrupt(signum, frame):
+    """A signal handler: stop as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def stale_note(stale):

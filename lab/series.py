@@ -323,6 +323,7 @@ def train_and_test(model, args):
                        val_curve=t["val"], networks=len(members), average_val_rmse=average_val,
                        **{f"candidate_{k}": np.array([c[k] for c in table]) for k in table[0]})
         settings = dict(hidden=t["hidden"], csv=os.path.abspath(args.csv), column=column,
+                        data_fingerprint=about_x["sha"],
                         mean=mean, std=std, n_fit=n_fit, n_train=n_train,
                         train_until=np.nan if args.train_until is None else float(args.train_until),
                         noise=float("nan"), resolution=float(x[1] - x[0]))

@@ -31,6 +31,7 @@ Writes to --out:
   sweep.png    each measure against the varied option, a dot per seed, medians marked
   failed.txt   only if some runs failed: their messages (the sweep then exits 1)
 """
+import argparse
 import io
 import itertools
 import json
@@ -103,13 +104,21 @@ def parse_vary(texts):
 
 
 def argv_of(name, value):
-    """The command-line words that set option `name` to `value` (a string)."""
+    """The command-line words that set option `name` to `value` (a string). A switch
+    takes true or false; --diff, which the command line gives three ways, takes true
+    (--diff), false (--no-diff) or both (neither: both are tried)."""
     action = ACTIONS[name]
     flag = action.option_strings[0]
+    word = value.lower()
+    if isinstance(action, argparse.BooleanOptionalAction):
+        ways = {"true": [flag], "false": [action.option_strings[1]], "both": []}
+        if word not in ways:
+            raise ValueError(f"argument --vary: {name} takes true, false or both, got {value!r}")
+        return ways[word]
     if action.nargs == 0:                               # a switch: true or false
-        if value.lower() in ("1", "true", "yes", "on"):
+        if word in ("1", "true", "yes", "on"):
             return [flag]
-        if value.lower() in ("0", "false", "no", "off"):
+        if word in ("0", "false", "no", "off"):
             return []
         raise ValueError(f"argument --vary: {name} takes true or false, got {value!r}")
     return [flag, value]
@@ -229,8 +238,9 @@ def parse_args(argv=None):
 # one run
 def run_one(job, out):
     """Run the job's cell script with --no-plot --quiet in a folder of its own under
-    out, and return its row (status 'ok' or 'diverged'); runner.Failed with its message
-    if it ended otherwise."""
+    out, and return its row: status 'ok', or 'diverged' when the run's exit status says
+    so (plumbing.EXIT_DIVERGED); runner.Failed with its message if it ended otherwise (a
+    crash: no row is kept, and the next sweep runs it again)."""
     tmp = tempfile.mkdtemp(dir=out, prefix=".run-")
     try:
         status, _, stderr, seconds = runner.run_script(
@@ -239,6 +249,9 @@ def run_one(job, out):
         if status == 0:
             with open(os.path.join(tmp, "metrics.json")) as f:
                 m = json.load(f)
+            # the fingerprint of the data the run itself read (the file may have changed
+            # since the grid was planned: the row is then another run's, and is kept so)
+            row.update(data=m["settings"].get("data_fingerprint", row["data"]))
             row.update(status="ok", train_loss=text(m["train_loss_last_1000"]),
                        test_mse=text(m["test_mse"]), forecast_rmse=text(m["forecast_rmse"]),
                        learned_period=text(m.get("learned_period")),
@@ -251,7 +264,7 @@ def run_one(job, out):
                        choice=choice(m, job["row"]),
                        best_iteration=text(m.get("best_iteration")))
             return row
-        if status == 1 and "loss" in stderr:              # the run diverged: a result
+        if status == plumbing.EXIT_DIVERGED:          # the run says its loss diverged
             return dict(row, status="diverged")
         lines = stderr.strip().splitlines()
         raise runner.Failed(lines[-1] if lines else f"exit status {status}")
@@ -452,6 +465,8 @@ def main(argv=None):
         todo, have, stale = runs.plan(args.runs)
     except ValueError as e:
         return plumbing.fail(PROG, str(e), 2)
+    if runs.dropped_note():
+        print(runs.dropped_note(), flush=True)
     settings = len({job["config"] for job in args.runs}) // len(args.cells)
     workers = min(args.workers, max(len(todo), 1))
     say(f"sweep: {len(args.runs)} runs in the grid ({plural(len(args.cells), 'cell')} x "

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from lab import sweep
+from lab import runner, sweep
 from conftest import ROOT, command
 
 TINY = ["--iters", "60", "--vary", "hidden=3"]
@@ -171,7 +171,79 @@ def test_a_diverging_run_is_recorded_as_such(tmp_path):
     assert "1 diverged" in (tmp_path / "s" / "summary.md").read_text()
 
 
-def test_interrupted_sweep_keeps_its_finished_rows(tmp_path):
+def test_a_run_that_crashes_is_failed_not_diverged_and_runs_again(tmp_path):
+    # a copy of the project whose evaluation crashes with a traceback that quotes "loss"
+    project = copy_of_the_project(tmp_path / "project")
+    source = (project / "rnn_cos.py").read_text()
+    crash = '    raise RuntimeError("the loss of a crash")\n'
+    (project / "rnn_cos.py").write_text(source.replace(
+        "def evaluate(model, params, data):\n", "def evaluate(model, params, data):\n" + crash, 1))
+    out = tmp_path / "s"
+
+    def sweep_():
+        return subprocess.run([sys.executable, "-m", "lab.sweep", *TINY, "--seeds", "0",
+                               "--out", str(out)], capture_output=True, text=True,
+                              timeout=120, cwd=project, env={**os.environ, "PYTHONPATH": str(project)})
+
+    p = sweep_()
+    assert p.returncode == 1 and "1 of 1 runs failed" in p.stderr, p.stderr
+    assert "the loss of a crash" in (out / "failed.txt").read_text()
+    assert not (out / "runs.csv").exists() or rows(out) == []
+    p = sweep_()                                          # and it is tried again
+    assert "0 already in runs.csv" in p.stdout and "1 to run" in p.stdout, p.stdout
+
+
+def test_a_last_line_cut_short_is_dropped_and_its_run_made_again(tmp_path):
+    out = tmp_path / "s"
+    assert run(*TINY, "--seeds", "0-1", "--out", str(out)).returncode == 0
+    whole = rows(out)
+    data = (out / "runs.csv").read_bytes()
+    (out / "runs.csv").write_bytes(data[:-25])           # a crash while a row was written
+    p = run(*TINY, "--seeds", "0-1", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert "its last line was cut short" in p.stdout and "1 already in runs.csv" in p.stdout
+    assert "1 to run" in p.stdout
+    again = rows(out)
+    assert len(again) == 2 and by_key(again).keys() == by_key(whole).keys()
+    assert (out / "runs.csv").read_bytes().count(b"\n") == 3     # the header and two rows
+    assert "| rnn | 3 | 2 |" in (out / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("kind", ["folder", "binary", "ragged"])
+def test_a_runs_csv_it_cannot_use_is_refused_in_one_line(tmp_path, kind):
+    out = tmp_path / "s"
+    out.mkdir()
+    if kind == "folder":
+        (out / "runs.csv").mkdir()
+    elif kind == "binary":
+        (out / "runs.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe\n")
+    else:
+        assert run(*TINY, "--seeds", "0", "--out", str(out)).returncode == 0
+        with open(out / "runs.csv", "a") as f:
+            f.write("rnn,1,2\n")
+    p = run(*TINY, "--seeds", "0-1", "--out", str(out))
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(out / "runs.csv") in lines[0] and "Traceback" not in p.stderr
+
+
+def running_with(text):
+    """The processes of this machine whose command line holds text."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_sweep_keeps_its_finished_rows(tmp_path, sig):
+    # Ctrl-C, or a SIGTERM (a job scheduler's stop): the runs under way are ended and
+    # waited for, none is left running, no .run-* folder is left behind
     out = tmp_path / "s"
     args = ["--iters", "1500", "--vary", "hidden=4", "--seeds", "0-7", "--workers", "2",
             "--out", str(out)]
@@ -182,10 +254,11 @@ def test_interrupted_sweep_keeps_its_finished_rows(tmp_path):
         if (out / "runs.csv").exists() and len(rows(out)) >= 2:
             break
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
+    assert running_with(str(out)) == []                  # no run left orphaned
     kept = rows(out)
     assert 2 <= len(kept) < 8 and all(r["status"] == "ok" for r in kept)
     assert not [n for n in os.listdir(out) if n.startswith(".run-")]
@@ -313,3 +386,32 @@ def test_help_opens_with_a_whole_sentence_and_refusals_say_see_help_once(script,
 def test_a_refusal_passed_on_from_a_cell_script_says_see_help_once(tmp_path):
     p = run("--vary", "lr=-1", "--out", str(tmp_path / "o"))
     assert p.returncode == 2 and p.stderr.count("(see --help)") == 1, p.stderr
+
+
+def test_the_data_fingerprint_is_the_one_of_the_file_the_run_read(tmp_path):
+    # the file changes after the grid was planned: the row carries the new file's
+    # fingerprint, so it is not taken for a run on the old data
+    path = tmp_path / "series.csv"
+    path.write_text("t,y\n" + "".join(f"{t},{np.sin(0.7 * t):.4f}\n" for t in range(80)))
+    (job,) = sweep.build_grid(["rnn"], {"csv": [str(path)], "hidden": ["3"], "diff": ["false"]},
+                              [0], 30)
+    planned = job["row"]["data"]
+    assert planned == runner.file_fingerprint(str(path))
+    path.write_text(path.read_text().replace("\n0,0.0000\n", "\n0,0.0001\n"))
+    out = tmp_path / "s"
+    out.mkdir()
+    row = sweep.run_one(job, str(out))
+    assert row["status"] == "ok" and row["data"] == runner.file_fingerprint(str(path)) != planned
+
+
+def test_vary_diff_takes_the_three_representations(tmp_path):
+    path = tmp_path / "series.csv"
+    path.write_text("t,y\n" + "".join(f"{t},{np.sin(0.7 * t):.4f}\n" for t in range(80)))
+    runs = sweep.build_grid(["rnn"], {"csv": [str(path)], "diff": ["true", "false", "both"]},
+                            [0], 30)
+    assert [r["argv"][2:4] for r in runs] == [["--csv", str(path)]] * 3
+    assert [r["row"]["diff"] for r in runs] == ["True", "False", ""]
+    assert ["--diff" in r["argv"] for r in runs] == [True, False, False]
+    assert ["--no-diff" in r["argv"] for r in runs] == [False, True, False]
+    with pytest.raises(ValueError, match="true, false or both"):
+        sweep.build_grid(["rnn"], {"csv": [str(path)], "diff": ["maybe"]}, [0], 30)
