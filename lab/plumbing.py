@@ -234,7 +234,7 @@ class Run:
         problem = check_out_folder(args.out)
         if problem:
             sys.exit(fail(self.prog, problem, 2))
-        self.status, self.written, self.saving = 0, [], False
+        self.status, self.written, self.saving, self.pending = 0, [], False, None
 
     def __enter__(self):
         self.t_start = time.perf_counter()
@@ -270,11 +270,29 @@ class Run:
                                           "nothing was written", 130)
         elif issubclass(kind, KeyboardInterrupt):
             self.status = fail(self.prog, "interrupted while saving; every file written is "
-                                          "whole" if self.saving else
+                                          "whole and of this run" if self.saving else
                                           "interrupted; nothing was written", 130)
+        elif issubclass(kind, OSError) and self.saving:
+            self.status = fail(self.prog, self.lost(error), 1)
         else:
             return False
         return True
+
+    def lost(self, error):
+        """What a failed write (a full disk, a folder removed or replaced by a file)
+        cost, in words: the trained weights are saved elsewhere when they still can be."""
+        why = f"cannot write to {self.args.out}: {error.strerror or error}"
+        if self.written:
+            return f"{why}; written before it failed: {', '.join(self.written)}"
+        if self.pending is not None:
+            fd, spare = tempfile.mkstemp(prefix=f"{self.model.NAME}-", suffix=".npz")
+            os.close(fd)
+            try:
+                save_npz(spare, self.pending)
+                return f"{why}; the trained weights and results are saved in {spare} instead"
+            except OSError:
+                os.remove(spare)
+        return f"{why}; the trained weights are lost"
 
     def save(self, params, losses, results, settings, snapshots, loss_note, iterations=None,
              more_metrics=None, stopped=False):
@@ -291,7 +309,8 @@ class Run:
         if self.interrupted:
             where = (f"after {done:,} of {a.iters:,} iterations" if done < a.iters
                      else "before every network was trained")
-            print(f"stopped by Ctrl-C {where}; saving what was trained so far")
+            print(f"stopped by {self.stop.by or 'Ctrl-C'} {where}; saving what was trained "
+                  f"so far")
             self.status = 130
         self.saving = True
         self.done, self.loss_note = iterations or done, loss_note
@@ -304,8 +323,11 @@ class Run:
         npz = os.path.join(a.out, f"{self.model.NAME}.npz")
         iters = sorted(snapshots)
         snaps = {f"snap_{k}": np.array([snapshots[n][k] for n in iters]) for k in params}
-        save_npz(npz, {**params, "loss": losses, **results, **settings,
-                       "snap_iters": np.array(iters, dtype=np.int64), **snaps})
+        self.pending = {**params, "loss": losses, **results, **settings,
+                        "snap_iters": np.array(iters, dtype=np.int64), **snaps}
+        os.makedirs(a.out, exist_ok=True)   # again: it may have gone during the training
+        clear_outputs(a.out)                # no file of an earlier run stays beside these
+        save_npz(npz, self.pending)
         metrics = dict(train_loss_last_1000=self.recent,
                        **{k: v for k, v in results.items() if np.ndim(v) == 0},
                        train_seconds=round(self.t_train, 3),
@@ -338,21 +360,22 @@ def fail(prog, message, status):
 
 
 class StopOnCtrlC:
-    """While active, a first Ctrl-C only asks the loop to stop after the current
-    iteration (`.requested` turns True); a second one interrupts at once."""
+    """While active, a first Ctrl-C (or SIGTERM) only asks the loop to stop after the
+    current iteration (`.requested` turns True); a second one interrupts at once."""
 
     def __enter__(self):
-        self.requested = False
-        self.old = signal.signal(signal.SIGINT, self.handler)
+        self.requested, self.by = False, None
+        self.old = {s: signal.signal(s, self.handler) for s in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def handler(self, signum, frame):
         if self.requested:
             raise KeyboardInterrupt
-        self.requested = True
+        self.requested, self.by = True, "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self.old)
+        for s, old in self.old.items():
+            signal.signal(s, old)
 
 
 class Progress:
@@ -424,6 +447,21 @@ def write_atomic(path, write):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+# the files a run writes into its folder, whatever the script: a run removes those of
+# an earlier run before it writes its own, and never touches any other file
+OUTPUTS = ("rnn_cos.npz", "lstm_cos.npz", "gru_cos.npz", "metrics.json", "forecast.csv",
+           "loss.png", "predictions.png", "forecast.png", "learning.png", "learning.gif",
+           "memory.png", "vanishing.png", "horizon.png", "ahead.png")
+
+
+def clear_outputs(out):
+    """Remove the files of OUTPUTS from the folder out."""
+    for name in OUTPUTS:
+        path = os.path.join(out, name)
+        if os.path.isfile(path) or os.path.islink(path):
+            os.remove(path)
 
 
 def save_npz(path, arrays):

@@ -348,8 +348,9 @@ def train_and_test(model, args):
             write_forecast(path, future_text, fc, lo, hi)
             run.wrote([path])
         elif args.ahead:
-            print("stopped by Ctrl-C before the networks for --ahead were trained on every "
-                  "row: forecast.csv and ahead.png are not written")
+            print(f"stopped by {run.stop.by or 'Ctrl-C'} before the networks for --ahead were "
+                  f"trained on every row: forecast.csv and ahead.png are not written (and "
+                  f"those of an earlier run in {args.out} are removed)")
             run.status = 130
         if not args.no_plot:
             import plot_results                              # matplotlib, only to draw

@@ -157,7 +157,8 @@ def test_diverging_loss_stops_with_exit_1_and_keeps_earlier_results(tiny_run, tm
         assert (out / name).read_bytes() == content
 
 
-def test_ctrl_c_saves_what_was_trained(tmp_path):
+@pytest.mark.parametrize("sig, name", [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
+def test_ctrl_c_saves_what_was_trained(tmp_path, sig, name):
     out = tmp_path / "results"
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "rnn_cos.py"),
                              "--iters", "10000000", "--hidden", "8", "--no-plot",
@@ -166,11 +167,11 @@ def test_ctrl_c_saves_what_was_trained(tmp_path):
     header = proc.stdout.readline()                # printed just before training starts
     assert header.startswith("rnn_cos:")
     time.sleep(1.5)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
-    assert "stopped by Ctrl-C" in stdout
+    assert f"stopped by {name}" in stdout
     with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
         done = int(f["iters_done"])
         assert 0 < done < 10_000_000
