@@ -67,6 +67,13 @@ def read_csv_column(path, column=None, about=None):
         raise ValueError(f"{path}, line {lines[blank[0]]}: a blank line between rows of "
                          f"data (a missing value?); fill it in or remove the line")
     header = [name.strip() for name in rows[first]]
+    named = [h for h in header if h]
+    twice = next((h for h in named if named.count(h) > 1), None)
+    if twice is not None:
+        where = [i + 1 for i, h in enumerate(header) if h == twice]
+        raise ValueError(f"{path}: the header names column {twice!r} twice (columns "
+                         f"{where[0]} and {where[1]}); rename one, so that --column can say "
+                         f"which")
     body, lines = rows[first + 1:last + 1], lines[first + 1:last + 1]
     if not body:
         raise ValueError(f"{path} has a header but no rows of data")
@@ -92,6 +99,13 @@ def read_csv_column(path, column=None, about=None):
             raise ValueError(f"{path} has no column of numbers; name one with --column "
                              f"(columns: {', '.join(header)})")
         j = numeric[-1]
+        if j == 0 and len(header) > 1:
+            # the first column is the time; a value column that holds no numbers would
+            # otherwise leave the time itself to be learned
+            raise ValueError(f"{path}: the only column of numbers is the first, "
+                             f"{header[0]!r}, which is read as the time; the others hold no "
+                             f"numbers (line {lines[0]}: {cells(len(header) - 1)[0]!r} in "
+                             f"{header[-1]!r}); name the column with --column")
     elif column in header:
         j = header.index(column)
     else:
@@ -105,6 +119,8 @@ def read_csv_column(path, column=None, about=None):
             raise ValueError(f"{path}, line {lines[i]}: {cell!r} in column {name!r} "
                              f"is not a number")
         y[i] = float(cell)
+    if len(y) == 1:
+        raise ValueError(f"{path} has one row of data: a series needs many more")
     if np.all(y == y[0]):
         raise ValueError(f"column {name!r} of {path} is constant ({y[0]:g} in every row): "
                          f"there is nothing to learn")
@@ -120,6 +136,17 @@ def read_csv_column(path, column=None, about=None):
             x0 = np.array(dates)
         else:
             x0 = None
+            # a time column with a bad cell (2005-13 among months, inf, nan) is refused
+            # naming the line: dropping the whole time axis would count rows instead
+            good = [is_number(c) or d is not None for c, d in zip(first_cells, dates)]
+            if all(good):
+                raise ValueError(f"{path}: the first column ({header[0]!r}), the time, mixes "
+                                 f"numbers and dates; write them all one way")
+            if sum(good) > len(good) / 2:
+                i = good.index(False)
+                raise ValueError(f"{path}, line {lines[i]}: {first_cells[i]!r} in the first "
+                                 f"column ({header[0]!r}), the time, is neither a finite "
+                                 f"number nor a date such as 1990-06 or 1990-06-15")
         if x0 is not None:
             step = np.diff(x0)
             if np.all(step > 0):

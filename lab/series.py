@@ -40,6 +40,7 @@ PATHS = 500          # --ahead: simulated futures for the 80% interval
 INTERVAL = (10, 90)  # ... between these percentiles of them
 MAX_HORIZON = 20     # the rolling-origin forecasts reach at most this many steps ahead
 HIDDEN_SIZES = (16, 32)  # without --hidden, both are tried
+MAGNITUDE = (1e-100, 1e100)  # the values' largest magnitude must lie between these
 
 
 # ---------------------------------------------------------------------------------------
@@ -385,21 +386,28 @@ def check(y, n_fit, z, mean, std, diff, column, path):
     large that their mean or variance overflows, or a part that is constant up to
     rounding."""
     what = "changes" if diff else "values"
+    big = float(np.max(np.abs(y)))
     too_large = ValueError(
-        f"column {column!r} of {path} holds values as large as {np.max(np.abs(y)):.3g}: "
-        f"too large to normalise (the mean or variance of its {what} overflows a float); "
-        f"rescale the column")
-    if not (np.isfinite(mean) and np.isfinite(std)):
+        f"column {column!r} of {path} holds values as large as {big:.3g}: too large to "
+        f"normalise here (beyond {MAGNITUDE[1]:.0e} the sums of squares of the errors and "
+        f"of the {what} overflow); rescale the column")
+    if not (np.isfinite(mean) and np.isfinite(std)) or big > MAGNITUDE[1]:
         raise too_large
-    with np.errstate(over="ignore", invalid="ignore"):
-        fitted = np.diff(y[:n_fit]) if diff else y[:n_fit]
-    scale = max(float(np.max(np.abs(fitted))), np.finfo(float).tiny)
+    if big < MAGNITUDE[0]:
+        raise ValueError(f"column {column!r} of {path} holds no value larger than "
+                         f"{big:.3g}: too small to work with here (below {MAGNITUDE[0]:.0e} "
+                         f"the squares of the {what} underflow); rescale the column")
+    # against the values' own magnitude: changes at the level of the values' rounding
+    # (5 and 5.000000000000001 in turn) are no signal either
+    scale = max(float(np.max(np.abs(y[:n_fit]))), np.finfo(float).tiny)
     if not std > 1e-9 * scale:
         raise ValueError(f"the {what} of column {column!r} of {path} are constant over "
                          f"the rows the network trains on (the first {n_fit}), up to "
-                         f"rounding: there is nothing to learn"
-                         + (" from them (a straight line?); --no-diff trains on the values"
-                            if diff else ""))
+                         f"rounding (a spread of {std:.3g} on values as large as "
+                         f"{scale:.3g}): there is nothing to learn"
+                         + (" from them" + (" (a straight line?)" if np.ptp(
+                             np.diff(y[:n_fit])) == 0 else "") + "; --no-diff trains on "
+                            "the values" if diff else ""))
     if not np.all(np.isfinite(z)):
         raise too_large
 
@@ -435,17 +443,23 @@ def evaluate(model, members, y, x, n_fit, n_train):
     rows = np.arange(n_train, len(y))
     targets = y[rows]
     predictions = one_step(model, members, y)[rows]
-    ars, ar_diff = linear_model(y, n_fit, n_train)
-    both = {d: linear.predict(coef, y, rows, d) for d, (_, coef) in ars.items()}
+    # the linear model and the test work in units of the training part's spread, so
+    # that no sum of squares overflows or underflows whatever the series' magnitude
+    unit = units(y[:n_train])
+    yn = (y - unit[0]) / unit[1]
+    ars, ar_diff = linear_model(yn, n_fit, n_train)
+    both = {d: linear.predict(coef, yn, rows, d) * unit[1] + unit[0]
+            for d, (_, coef) in ars.items()}
     p, coef = ars[ar_diff]
     ar = both[ar_diff]
-    dm_stat, dm_pvalue = diebold_mariano(predictions - targets, ar - targets)
+    dm_stat, dm_pvalue = diebold_mariano((predictions - targets) / unit[1],
+                                         (ar - targets) / unit[1])
     fc = forecast(model, members, y, n_train, len(rows))
-    ar_fc = linear.iterate(coef, y[:n_train], len(rows), ar_diff)
+    ar_fc = linear.iterate(coef, yn[:n_train], len(rows), ar_diff) * unit[1] + unit[0]
     steps = np.arange(1, len(rows) + 1)
     drift = y[n_train - 1] + steps * (y[n_train - 1] - y[0]) / (n_train - 1)
     tolerance = VALID_FRACTION * float(np.std(y))
-    by_horizon = rolling_origin(model, members, y, n_train, ar_diff, coef)
+    by_horizon = rolling_origin(model, members, y, n_train, ar_diff, coef, unit)
     return dict(horizon=np.array(by_horizon["horizons"]),
                 horizon_network=np.array(by_horizon["network"]),
                 horizon_linear=np.array(by_horizon["linear"]),
@@ -467,11 +481,17 @@ def evaluate(model, members, y, x, n_fit, n_train):
                 ar_valid_steps=valid_steps(ar_fc, targets, tolerance))
 
 
-def rolling_origin(model, members, y, n_train, ar_diff, ar_coef):
+def units(v):
+    """(centre, spread) of the values v: their mean and standard deviation."""
+    return float(np.mean(v)), float(np.std(v))
+
+
+def rolling_origin(model, members, y, n_train, ar_diff, ar_coef, unit=(0.0, 1.0)):
     """Forecasts from every origin in the held-out part, as forecasters evaluate them:
     from each row t0 = n_train, ..., n - h, knowing y[:t0], forecast rows t0..t0+h-1
     (h = min(MAX_HORIZON, half the held-out rows)) with the network on its own, the
-    linear model on its own and 'same as last value'. Returns the horizons 1..h and the
+    linear model on its own (its coefficients are of y in units `unit`: (y - centre) /
+    spread) and 'same as last value'. Returns the horizons 1..h and the
     RMSE of each forecaster at each horizon over the origins, as a dict."""
     n = len(y)
     h = min(MAX_HORIZON, (n - n_train) // 2)
@@ -479,7 +499,8 @@ def rolling_origin(model, members, y, n_train, ar_diff, ar_coef):
     truth = np.array([y[t0:t0 + h] for t0 in origins])                 # (origins, h)
     paths = {
         "network": simulate(model, members, y, origins, h),
-        "linear": [linear.iterate(ar_coef, y[:t0], h, ar_diff) for t0 in origins],
+        "linear": [linear.iterate(ar_coef, (y[:t0] - unit[0]) / unit[1], h, ar_diff)
+                   * unit[1] + unit[0] for t0 in origins],
         "persistence": [np.full(h, y[t0 - 1]) for t0 in origins]}
     out = {"horizons": list(range(1, h + 1)), "origins": len(origins)}
     for name, p in paths.items():
