@@ -23,7 +23,9 @@ so it never runs code from the file.
 import argparse
 import io
 import os
+import shutil
 import sys
+import tempfile
 import zipfile
 
 import numpy as np
@@ -48,6 +50,8 @@ COLORS = dict(truth="0.35", prediction="tab:orange", seed="black", error="tab:re
 LEARNING_FRAME_MS = 900    # how long each snapshot stays on screen in learning.gif
 # fixed margins: a layout engine would cost more time than drawing the figure
 MARGINS = dict(left=0.1, right=0.98, bottom=0.12, top=0.92)
+TEXT = ("model", "hprev", "series", "x_label", "y_label", "csv", "column",
+        "data_fingerprint")                        # every other array holds numbers
 LEARNING_KEYS = ("snap_iters", "snap_forecast", "snap_loss", "snap_forecast_rmse")
 MEMORY_KEYS = ("memory_h", "memory_x", "memory_input", "memory_loop", "learned_period",
                "true_period", "learned_amplitude", "loop_variance_explained")
@@ -72,6 +76,8 @@ def results_in(path):
                          + ", ".join(os.path.join(path, n) for n in found))
     if not os.path.exists(path):
         raise BadResults(f"{path}: no such file")
+    if not os.path.isfile(path):                 # a FIFO, a device: never opened
+        raise BadResults(f"{path} is not a regular file")
     return path
 
 
@@ -108,8 +114,18 @@ def load_results(path):
         raise BadResults(f"{path}: unreadable ({e})")
     except (OSError, EOFError, zipfile.BadZipFile) as e:
         raise BadResults(f"{path}: truncated or not an .npz file ({e})")
+    text = [k for k, v in r.items() if v.dtype.kind in "US"]
+    numbers = [k for k in REQUIRED if k not in TEXT]
+    wrong = next((k for k in numbers if r[k].dtype.kind not in "fiub"), None)
+    if wrong is not None:
+        raise BadResults(f"{path}: {wrong!r} holds {r[wrong].dtype} values, not numbers")
     if r["loss"].ndim != 1 or len(r["loss"]) == 0:
         raise BadResults(f"{path}: the loss history is empty")
+    if not np.any(np.isfinite(r["loss"])):
+        raise BadResults(f"{path}: the loss history holds no finite value")
+    if any(k not in TEXT and k in text for k in r):
+        k = next(k for k in r if k not in TEXT and k in text)
+        raise BadResults(f"{path}: {k!r} holds text, not numbers")
     n = len(r["test_inputs"])
     if not (len(r["test_targets"]) == len(r["test_predictions"]) == n == len(r["test_x"]) - 1):
         raise BadResults(f"{path}: the test arrays do not match in length")
@@ -683,11 +699,17 @@ def plot_file(npz_path, out):
         plots.append(("horizon.png", plot_horizon))
     if "ahead_forecast" in r:
         plots.append(("ahead.png", plot_ahead))
-    paths = []
-    for name, plot in plots:
-        paths.append(os.path.join(out, name))
-        plot(r, paths[-1])
-    return paths
+    # every figure is drawn in a folder of its own first and moved into out only when
+    # all of them are: a figure that cannot be drawn leaves every old one as it was
+    drawing = tempfile.mkdtemp(dir=out, prefix=".figures-")
+    try:
+        for name, plot in plots:
+            plot(r, os.path.join(drawing, name))
+        for name, _ in plots:
+            os.replace(os.path.join(drawing, name), os.path.join(out, name))
+    finally:
+        shutil.rmtree(drawing, ignore_errors=True)
+    return [os.path.join(out, name) for name, _ in plots]
 
 
 def main(argv=None):
@@ -715,6 +737,11 @@ def main(argv=None):
         sys.stderr.write(f"plot_results.py: error: cannot write to {out!r}: "
                          f"{e.strerror or e}\n")
         return 1
+    except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError) as e:
+        # arrays that load but do not fit together (edited, or from another version)
+        sys.stderr.write(f"plot_results.py: error: {results}: its arrays cannot be drawn "
+                         f"({type(e).__name__}: {e}); no figure was changed\n")
+        return 2
     print("wrote " + ", ".join(paths))
     return 0
 

@@ -16,7 +16,6 @@ training (the same windows, the same annealing) and end with the same weights; e
 round runs both, taking turns, so that both see the same machine load. Prints the
 seconds of each and the median ratio.
 """
-import argparse
 import os
 import sys
 import time
@@ -26,6 +25,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from lab import limits, plumbing  # noqa: E402
 import rnn_cos                         # noqa: E402
 from data import CosineData            # noqa: E402
 
@@ -71,9 +71,9 @@ def flat_run(params, iters):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    p.add_argument("--iters", type=int, default=D["iters"])
-    p.add_argument("--rounds", type=int, default=3)
+    p = plumbing.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    p.add_argument("--iters", type=plumbing.positive_int, default=D["iters"])
+    p.add_argument("--rounds", type=plumbing.positive_int, default=3)
     args = p.parse_args()
     init = rnn_cos.init_params(D["hidden"], np.random.default_rng(0))
     times = {"flat": [], "zip": []}

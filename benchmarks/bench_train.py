@@ -9,7 +9,6 @@ same hidden size, on the same windows.
 Prints the median microseconds per iteration of each and the median ratio over rounds
 in which the two formulations take turns, so that both see the same machine load.
 """
-import argparse
 import contextlib
 import io
 import os
@@ -22,6 +21,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from lab import limits, plumbing  # noqa: E402
 import rnn_cos                                               # noqa: E402
 import rnn_cos_minimal as minimal                            # noqa: E402
 from data import CosineData                                  # noqa: E402
@@ -78,16 +78,28 @@ def bench(hidden, steps, iters, rounds):
     return np.median(fast), np.median(literal), ratio, drift
 
 
+def check(p, args, model):
+    """One line and exit status 2 for a window longer than the 1,000 points of the data,
+    or weights (of model's cell, the largest here) too big for this machine's memory."""
+    if args.steps >= 1000:
+        p.error(f"argument --steps: at most 999 (the data has 1,000 points), got {args.steps}")
+    for hidden in np.atleast_1d(args.hidden):
+        need = 8 * limits.WEIGHT_COPIES * limits.param_count(model, int(hidden))
+        if need > (limits.memory_available() or float("inf")):
+            p.error(f"argument --hidden: {hidden} needs about {limits.size(need)} of memory")
+
+
 def main():
-    p = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    p.add_argument("--hidden", type=int, nargs="+", default=[100, 32])
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--iters", type=int, default=200, help="iterations per round")
-    p.add_argument("--rounds", type=int, default=25, help="rounds, each formulation in turn")
+    p = plumbing.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    p.add_argument("--hidden", type=plumbing.positive_int, nargs="+", default=[100, 32])
+    p.add_argument("--steps", type=plumbing.positive_int, default=20)
+    p.add_argument("--iters", type=plumbing.positive_int, default=200, help="iterations per round")
+    p.add_argument("--rounds", type=plumbing.positive_int, default=25, help="rounds, each formulation in turn")
     p.add_argument("--default-run", action="store_true",
                    help="also time the default `python rnn_cos.py` (100,000 iterations, "
                         "plots included) as a separate process")
     args = p.parse_args()
+    check(p, args, rnn_cos)
     print(f"{args.steps} time steps per iteration; {args.rounds} rounds of {args.iters} "
           f"iterations, the two formulations taking turns; medians")
     print(f"{'hidden':>6}  {'rnn_cos.py':>12}  {'literal':>12}  {'speed-up':>8}  "

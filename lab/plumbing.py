@@ -62,7 +62,7 @@ def checked(kind, ok, expected):
 positive_int = checked(int, lambda v: v >= 1, "a positive integer")
 positive_float = checked(float, lambda v: math.isfinite(v) and v > 0, "a positive finite number")
 nonnegative_float = checked(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
-seed_int = checked(int, lambda v: v >= 0, "an integer >= 0")
+seed_int = checked(int, lambda v: 0 <= v < 2 ** 64, "an integer from 0 to 2**64 - 1")
 fraction = checked(float, lambda v: 0 <= v <= 1, "a fraction from 0 to 1")
 finite_float = checked(float, math.isfinite, "a finite number")
 

@@ -122,3 +122,55 @@ def test_the_output_folder_replaced_by_a_file_saves_the_weights_elsewhere(tmp_pa
     finally:
         os.remove(spare)
     assert out.read_text() == "in the way"
+
+
+def test_plot_results_refuses_arrays_it_cannot_draw_and_changes_no_figure(tmp_path):
+    out = tmp_path / "r"
+    assert rnn_cos.main(rnn_cos, [*TINY, "--quiet", "--out", str(out)]) == 0
+    before = {n: (out / n).read_bytes() for n in os.listdir(out) if n.endswith(".png")}
+    with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
+        r = {k: f[k] for k in f.files}
+    cases = {"all-nan loss": (dict(r, loss=np.full_like(r["loss"], np.nan)), "no finite value"),
+             "a shortened snap_forecast": (dict(r, snap_forecast=r["snap_forecast"][:1]),
+                                           "cannot be drawn"),
+             "string predictions": (dict(r, test_predictions=r["test_predictions"].astype(str)),
+                                    "not numbers")}
+    procs = {}
+    for what, (arrays, words) in cases.items():
+        path = tmp_path / (what.replace(" ", "_") + ".npz")
+        np.savez(path, **arrays)
+        procs[what] = subprocess.Popen([*command("plot_results.py"), "--results", str(path),
+                                        "--out", str(out)], stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    procs["a FIFO"] = subprocess.Popen([*command("plot_results.py"), "--results", str(fifo)],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cases["a FIFO"] = (None, "not a regular file")
+    for what, proc in procs.items():
+        _, stderr = proc.communicate(timeout=60)          # a FIFO would block: it is not read
+        assert proc.returncode == 2, (what, stderr)
+        assert stderr.count("\n") == 1 and cases[what][1] in stderr, (what, stderr)
+    assert {n: (out / n).read_bytes() for n in before} == before
+    assert not [n for n in os.listdir(out) if n.startswith(".")]
+
+
+def test_a_seed_too_large_to_save_is_refused_before_the_training(tmp_path):
+    p = run("rnn_cos.py", "--seed", str(2 ** 64), "--out", str(tmp_path / "never"))
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "--seed" in p.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_the_benchmarks_refuse_bad_sizes_in_one_line():
+    bad = [("benchmarks/bench_cells.py", ["--iters", "0"]),
+           ("benchmarks/bench_cells.py", ["--hidden", "-3"]),
+           ("benchmarks/bench_cells.py", ["--rounds", "0"]),
+           ("benchmarks/bench_cells.py", ["--steps", "5000"]),
+           ("benchmarks/bench_train.py", ["--hidden", "32", "300000"]),
+           ("benchmarks/bench_adagrad.py", ["--iters", "-5"])]
+    procs = [(s, a, subprocess.Popen([*command(s), *a], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)) for s, a in bad]
+    for script, args, proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2 and err.count("\n") == 1 and args[0] in err, (script, err)
+        assert out == ""
