@@ -32,14 +32,20 @@ import numpy as np
 
 from lab.plumbing import NO_MATPLOTLIB, fail, write_atomic
 
-try:
-    import matplotlib
-    import matplotlib.ticker
-    matplotlib.use("Agg")                  # draw to files, never to a window
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-except ImportError:                        # main() says so in one line
-    matplotlib = None
+matplotlib = Figure = FigureCanvasAgg = None   # imported when a figure is first drawn
+
+
+def load_matplotlib():
+    """Import matplotlib, to draw to files and never to a window: on the first figure
+    only, so that a file refused takes no time (ImportError without it)."""
+    global matplotlib, Figure, FigureCanvasAgg
+    if matplotlib is None:
+        import matplotlib as mpl
+        import matplotlib.ticker  # noqa: F401
+        mpl.use("Agg")
+        from matplotlib.backends.backend_agg import FigureCanvasAgg as canvas
+        from matplotlib.figure import Figure as figure
+        matplotlib, Figure, FigureCanvasAgg = mpl, figure, canvas
 
 REQUIRED = ("model", "loss", "noise", "test_x", "test_inputs", "test_targets",
             "test_predictions", "test_mse", "forecast_x", "forecast_seed",
@@ -687,6 +693,7 @@ def plot_file(npz_path, out):
     """Load npz_path and write its figures into out; returns their paths. Raises
     BadResults for a file that is not a results file."""
     r = load_results(npz_path)
+    load_matplotlib()
     plots = [("loss.png", plot_loss), ("predictions.png", plot_predictions),
              ("forecast.png", plot_forecast)]
     if all(k in r for k in LEARNING_KEYS) and len(r["snap_iters"]):
@@ -721,8 +728,6 @@ def main(argv=None):
     p.add_argument("--out", default=None,
                    help="folder for the figures (default: the results file's folder)")
     args = p.parse_args(argv)
-    if matplotlib is None:
-        return fail("plot_results.py", NO_MATPLOTLIB, 2)
     try:
         results = results_in(args.results)
         out = args.out if args.out is not None else (os.path.dirname(results) or ".")
@@ -733,6 +738,8 @@ def main(argv=None):
         hint = "" if named else "; `python rnn_cos.py` makes one"
         sys.stderr.write(f"plot_results.py: error: {e}{hint}\n")
         return 2
+    except ImportError:
+        return fail("plot_results.py", NO_MATPLOTLIB, 2)
     except OSError as e:
         sys.stderr.write(f"plot_results.py: error: cannot write to {out!r}: "
                          f"{e.strerror or e}\n")

@@ -15,6 +15,8 @@ CSV_COPIES = 240     # in the CSV mode, one run's weights checked about 115 time
 STEP_ARRAYS = 32     # arrays of one row per time step and H columns, in lossFun and after
 BYTES_PER_ITER = 64  # the loss of every iteration, its copies and its moving average
 BYTES_PER_POINT = 48 # x, cos(x), the noise, the data, and temporaries
+FUTURES = 500        # the CSV mode's simulated futures for the 80% interval (--ahead)
+FUTURE_COPIES = 4    # the futures, their noise, the values read, the percentiles
 
 
 def param_count(model, hidden_size):
@@ -39,6 +41,8 @@ def memory_needed(model, args, csv=False, hidden=None):
     need = {"--hidden": 8 * copies * param_count(model, H),
             "--steps": 8 * STEP_ARRAYS * (args.steps + 1) * H,
             "--iters": BYTES_PER_ITER * args.iters}
+    if csv and getattr(args, "ahead", None):
+        need["--ahead"] = 8 * FUTURE_COPIES * FUTURES * args.ahead
     if not csv:
         need["--points"] = BYTES_PER_POINT * args.points
         steps = data.evaluation_steps(args.resolution) + sum(

@@ -145,6 +145,11 @@ def parse_args(argv=None):
                              f"(one of: {', '.join(CELLS)})")
         args.cells = list(dict.fromkeys(c.upper() for c in args.cells))
         steps = max(args.delays) + SCORED
+        if steps >= TRAIN_POINTS:
+            raise ValueError(f"argument --delays: at most {TRAIN_POINTS - SCORED - 1} (a "
+                             f"window is the delay and {SCORED} steps, within the "
+                             f"{TRAIN_POINTS:,} points of the training series); got "
+                             f"{max(args.delays)}")
         if WINDOWS * steps * 8 * 40 > (limits.memory_available() or float("inf")):
             raise ValueError(f"argument --delays: a delay of {max(args.delays)} needs "
                              f"more memory than this machine has available")

@@ -361,17 +361,22 @@ def fail(prog, message, status):
 
 class StopOnCtrlC:
     """While active, a first Ctrl-C (or SIGTERM) only asks the loop to stop after the
-    current iteration (`.requested` turns True); a second one interrupts at once."""
+    current iteration (`.requested` turns True); a second one interrupts at once, and so
+    does the first once `.hard` is set (when no loop is left to stop)."""
 
     def __enter__(self):
-        self.requested, self.by = False, None
+        self.requested, self.by, self.hard = False, None, False
         self.old = {s: signal.signal(s, self.handler) for s in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def handler(self, signum, frame):
-        if self.requested:
+        if self.requested or self.hard:
             raise KeyboardInterrupt
         self.requested, self.by = True, "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        sys.stdout.write(("\n" if sys.stdout.isatty() else "") + f"{self.by}: stopping after "
+                         f"this iteration, then testing and saving what was trained "
+                         f"({self.by} again stops at once, saving nothing)\n")
+        sys.stdout.flush()
 
     def __exit__(self, *exc):
         for s, old in self.old.items():

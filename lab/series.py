@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 import rnn_cos
-from lab import linear, plumbing
+from lab import limits, linear, plumbing
 from lab.cells import CELLS, batched_step
 from lab.csvfile import SeriesData, format_date, parse_date, read_csv_column
 from lab.linear import ar_changes, choose_ar, diebold_mariano
@@ -36,9 +36,17 @@ HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held 
 VALIDATION = 0.2     # the last 20% of the training part is the validation slice
 CHECKS = 100         # the weights are evaluated on the validation slice this many times
 VALID_FRACTION = 0.1 # a forecast is valid until its error exceeds 10% of the series' std
-PATHS = 500          # --ahead: simulated futures for the 80% interval
+PATHS = limits.FUTURES  # simulated futures for the 80% interval (500)
 INTERVAL = (10, 90)  # ... between these percentiles of them
 MAX_HORIZON = 20     # the rolling-origin forecasts reach at most this many steps ahead
+# bounds on the work of a long series (none is reached by the shipped ones, of at most
+# 1,000 rows): the validation checks read at most CHECK_BUDGET rows per network, and so
+# are fewer than CHECKS on a series of more than 10,000 training rows (at least 10);
+# the forecasts by horizon start from at most MAX_ORIGINS origins, evenly spread; the
+# coverage of the 80% interval is measured on the first COVERED held-out rows at most
+CHECK_BUDGET = 1_000_000
+MAX_ORIGINS = 200
+COVERED = 1000
 HIDDEN_SIZES = (16, 32)  # without --hidden, both are tried
 MAGNITUDE = (1e-100, 1e100)  # the values' largest magnitude must lie between these
 
@@ -222,7 +230,10 @@ def rmse(pred, truth):
 def main(argv=None):
     """python -m lab.series --csv FILE [options]: returns the exit status."""
     args = parse_args(argv)
-    return train_and_test(args.model, args)
+    try:
+        return train_and_test(args.model, args)
+    except KeyboardInterrupt:              # Ctrl-C while reading the file, before the run
+        return plumbing.fail(PROG, "interrupted; nothing was written", 130)
 
 
 def train_and_test(model, args):
@@ -234,6 +245,10 @@ def train_and_test(model, args):
         about_x = {}
         y, x, x_label, column = read_csv_column(args.csv, args.column, about_x)
         n_fit, n_train = split(y, x, args, x_label)
+        if args.ahead and args.ahead > len(y):
+            raise ValueError(f"argument --ahead: at most the number of rows of {args.csv} "
+                             f"({len(y)}): a forecast further ahead than the series is long "
+                             f"is more than it can tell; got {args.ahead}")
         ways = [args.diff] if args.diff is not None else [False, True]
         prepared = {d: representation(y, n_fit, d) for d in ways}
         for d, (z, mean, std) in prepared.items():
@@ -244,7 +259,7 @@ def train_and_test(model, args):
     candidates = [(d, H) for d in ways for H in sizes]     # each one trained, then compared
     n = len(y)
     data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
-    every = max(1, args.iters // CHECKS)
+    every = check_every(args.iters, n_train)
     snapshots = set(rnn_cos.snapshot_iterations(args.iters))
     keep = set(range(0, args.iters + 1, every)) | snapshots
     val_rows = np.arange(n_fit, n_train)
@@ -268,10 +283,17 @@ def train_and_test(model, args):
                 model, params, data, args.iters, args.steps, args.lr,
                 model.init_state(H), args.hprev, args.anneal, keep=keep,
                 progress=run.progress, stop=run.stop)
-            # the weights of every check, on the validation rows; the best are kept
+            # the weights of every check, on the validation rows; the best are kept (a
+            # Ctrl-C during the checks ends them: the best of those made is kept)
             checks = sorted(k for k in kept if k % every == 0 or k == len(losses))
-            val = np.array([rmse(one_step(model, [Member(kept[k], d, mean, std)], y)[val_rows],
-                                 y[val_rows]) for k in checks])
+            val, asked = [], run.stop.requested      # a Ctrl-C before the checks: all made
+            for k in checks:
+                if run.stop.requested and not asked and val:
+                    checks = checks[:len(val)]
+                    break
+                pred = one_step(model, [Member(kept[k], d, mean, std)], y[:n_train])
+                val.append(rmse(pred[val_rows], y[val_rows]))
+            val = np.array(val)
             found = np.any(np.isfinite(val))
             best = checks[int(np.nanargmin(val))] if found else checks[-1]
             kept = {k: w for k, w in kept.items()                 # only what may be saved
@@ -281,8 +303,10 @@ def train_and_test(model, args):
                               val_rmse=float(np.nanmin(val)) if found else float("nan")))
             if run.stop.requested:
                 break
-        # after a Ctrl-C, only the networks trained so far count (and are saved as such)
+        # after a Ctrl-C, only the networks trained so far count (and are saved as such);
+        # from here on a Ctrl-C stops at once, with nothing written
         stopped = run.stop.requested
+        run.stop.hard = True
         tried = [c for c in tried if len(c["losses"])]
         if not tried:
             raise plumbing.NothingTrained
@@ -303,15 +327,19 @@ def train_and_test(model, args):
             one_step(model, [as_member(t, prepared, t["best"])], y)[rows], y[rows])
         # how often the 80% interval of --ahead, simulated from the end of the training
         # part, holds the held-out rows
-        lower, upper = interval(model, members, y, n_train, n - n_train,
+        covered = min(n - n_train, COVERED)
+        lower, upper = interval(model, members, y, n_train, covered,
                                 np.random.default_rng(data_seed))
-        held = y[n_train:]
+        held = y[n_train:n_train + covered]
+        pad = np.full(n - n_train - covered, np.nan)          # past COVERED: not simulated
         results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
-                       test_lower=lower, test_upper=upper)
+                       coverage_rows=covered, test_lower=np.r_[lower, pad],
+                       test_upper=np.r_[upper, pad])
         # the network again, on every row, for the future (not after a Ctrl-C: a
         # forecast from a network trained part of the way would pass for the real one)
         future = None
         if args.ahead and not run.stop.requested:
+            run.stop.hard = False                 # its training stops as the others do
             future = ahead(model, args, y, x, about_x, chosen, init_seed,
                            data_seed, run)
         if future is not None:
@@ -359,6 +387,13 @@ def train_and_test(model, args):
         run.report(summary(results, t["hidden"], n - n_train,
                            chosen=(len(ways) > 1, len(sizes) > 1)))
     return run.status
+
+
+def check_every(iters, n_train):
+    """How many iterations apart the validation checks are: CHECKS of them, or fewer on a
+    long series (CHECK_BUDGET rows read in all, at least 10 checks)."""
+    checks = max(10, min(CHECKS, CHECK_BUDGET // max(n_train, 1)))
+    return max(1, -(-iters // checks))                   # iters / checks, rounded up
 
 
 def as_member(c, prepared, k):
@@ -454,6 +489,7 @@ def evaluate(model, members, y, x, n_fit, n_train):
     ar = both[ar_diff]
     dm_stat, dm_pvalue = diebold_mariano((predictions - targets) / unit[1],
                                          (ar - targets) / unit[1])
+    network_better_rows = int(np.sum((predictions - targets) ** 2 < (ar - targets) ** 2))
     fc = forecast(model, members, y, n_train, len(rows))
     ar_fc = linear.iterate(coef, yn[:n_train], len(rows), ar_diff) * unit[1] + unit[0]
     steps = np.arange(1, len(rows) + 1)
@@ -472,7 +508,8 @@ def evaluate(model, members, y, x, n_fit, n_train):
                 ar_levels_rmse=rmse(both[False], targets),
                 ar_changes_rmse=rmse(both[True], targets),
                 ar_levels_order=ars[False][0], ar_changes_order=ars[True][0],
-                dm_stat=dm_stat, dm_pvalue=dm_pvalue, series_variance=float(np.var(y)),
+                dm_stat=dm_stat, dm_pvalue=dm_pvalue, network_better_rows=network_better_rows,
+                series_variance=float(np.var(y)),
                 forecast_x=x, forecast_seed=y[:n_train], forecast_true=targets,
                 forecast=fc, forecast_rmse=rmse(fc, targets), ar_forecast=ar_fc,
                 ar_forecast_rmse=rmse(ar_fc, targets), drift_forecast=drift,
@@ -496,6 +533,8 @@ def rolling_origin(model, members, y, n_train, ar_diff, ar_coef, unit=(0.0, 1.0)
     n = len(y)
     h = min(MAX_HORIZON, (n - n_train) // 2)
     origins = np.arange(n_train, n - h + 1)
+    if len(origins) > MAX_ORIGINS:                       # a long series: evenly spread
+        origins = origins[np.round(np.linspace(0, len(origins) - 1, MAX_ORIGINS)).astype(int)]
     truth = np.array([y[t0:t0 + h] for t0 in origins])                 # (origins, h)
     paths = {
         "network": simulate(model, members, y, origins, h),
@@ -518,23 +557,42 @@ def simulate(model, members, y, starts, n_future, noise=None):
     futures step together, as the rows of a batch (lab/cells.py). Shape (P, n_future)."""
     starts = np.asarray(starts)
     P, end, first = len(starts), int(starts.max()) + n_future, int(starts.min())
-    # the rows before the first start are the same for every future: one reads them
-    states = [zero_state(model, m.params["Why"].shape[1], 1) for m in members]
-    guess = None
-    for t in range(first):
-        states, guess = advance(model, members, states, y[t:t + 1],
-                                y[t - 1:t] if t else None)
+    base = max(first - 1, 0)                    # seen[:, t - base] is row t
+    # the rows before the first start are the same for every future: each network reads
+    # them once, in its forward pass
+    states, guess = read(model, members, y[:first])
     states = [tuple(np.repeat(s, P, axis=0) for s in st) if isinstance(st, tuple)
               else np.repeat(st, P, axis=0) for st in states]
-    seen = np.full((P, end), np.nan)            # the value each future reads at each row
-    seen[:, :min(end, len(y))] = y[:end]
+    seen = np.full((P, end - base), np.nan)     # the value each future reads at each row
+    seen[:, :max(min(end, len(y)) - base, 0)] = y[base:end]
     guess = np.full(P, np.nan) if guess is None else np.repeat(guess, P)
     for t in range(first, end):
         own = (starts <= t) & (t < starts + n_future)   # the futures on their own here
-        seen[own, t] = guess[own] + (0 if noise is None else noise[own, t - starts[own]])
-        states, guess = advance(model, members, states, seen[:, t],
-                                seen[:, t - 1] if t else None)
-    return np.array([seen[p, t0:t0 + n_future] for p, t0 in enumerate(starts)])
+        seen[own, t - base] = guess[own] + (0 if noise is None else noise[own, t - starts[own]])
+        states, guess = advance(model, members, states, seen[:, t - base],
+                                seen[:, t - 1 - base] if t else None)
+    return np.array([seen[p, t0 - base:t0 - base + n_future] for p, t0 in enumerate(starts)])
+
+
+def read(model, members, known):
+    """Every network's state after reading the values `known` from h = 0 (a batch of
+    one: arrays (1, H)), and the average of their predictions of the next value (shape
+    (1,), or None when nothing was read): what advance() gives row by row, from each
+    network's forward pass."""
+    states, guesses = [], []
+    for m in members:
+        H = m.params["Why"].shape[1]
+        z = reads(m, known) if len(known) else np.empty(0)
+        if len(z) == 0:                             # nothing to read yet (or no change)
+            states.append(zero_state(model, H, 1))
+            guesses.append(np.nan)
+            continue
+        hs, *cache, ys = model.forward(m.params, z, model.init_state(H))
+        lstm = isinstance(model.init_state(H), tuple)            # (h, C): the LSTM's
+        states.append((hs[-1:], cache[0][-1:]) if lstm else hs[-1:])
+        out = ys[-1] * m.std + m.mean
+        guesses.append(known[-1] + out if m.diff else out)
+    return states, (np.array([np.mean(guesses)]) if len(known) else None)
 
 
 def zero_state(model, H, P):
@@ -599,6 +657,7 @@ def ahead(model, args, y, x, about, chosen, init_seed, data_seed, run):
         if run.stop.requested:
             return None
         members.append(Member(params, c["diff"], mean, std))
+    run.stop.hard = True                          # the simulation: a Ctrl-C stops at once
     fc = forecast(model, members, y, n, args.ahead)
     lower, upper = interval(model, members, y, n, args.ahead,
                             np.random.default_rng(data_seed))
@@ -653,22 +712,34 @@ def summary(r, hidden, n_held_out, chosen):
             f"{r['ar_valid_steps']} steps (until the error first exceeds "
             f"{r['valid_tolerance']:.3g}, 10% of the series' standard deviation)")
     p = r["dm_pvalue"]
+    rows = (f"the network's error is the smaller on {r['network_better_rows']} of the "
+            f"{n_held_out} rows")
     if not np.isfinite(p) or p >= 0.05:
         line += (f"\nthe network and the linear model are not significantly different one "
-                 f"step ahead (Diebold-Mariano p = {p:.2g})")
+                 f"step ahead (Diebold-Mariano {p_text(p)}; {rows})")
     else:
         better = "network" if net < ar else f"linear model, {ar_name},"
         line += (f"\nthe {better} is significantly better one step ahead (Diebold-Mariano "
-                 f"p = {p:.2g}): its RMSE is {100 * (1 - min(net, ar) / max(net, ar)):.0f}% lower")
+                 f"{p_text(p)}; {rows}): its RMSE is "
+                 f"{100 * (1 - min(net, ar) / max(net, ar)):.0f}% lower")
     other = r["ar_changes_rmse"] if not r["ar_diff"] else r["ar_levels_rmse"]
     if other < net:
         line += (f"\nAR on the {'levels' if r['ar_diff'] else 'changes'} ({other:.4g}), not "
                  f"chosen on the validation rows, beats the network too")
     if net > same:
         line += "\nrepeating the last value beats the network here"
+    covered = int(r.get("coverage_rows", n_held_out))
     line += (f"\nthe 80% interval, simulated from the end of the training part, held "
-             f"{100 * r['coverage_80']:.0f}% of the {n_held_out} held-out rows")
+             f"{100 * r['coverage_80']:.0f}% of the "
+             + (f"{n_held_out} held-out rows" if covered == n_held_out else
+                f"first {covered} held-out rows (of {n_held_out})"))
     return line
+
+
+def p_text(p):
+    """A p-value as it can be trusted: 'p = 0.043', or 'p < 1e-6' below that (smaller
+    values mean only that the difference is far beyond the noise)."""
+    return "p < 1e-6" if np.isfinite(p) and p < 1e-6 else f"p = {p:.2g}"
 
 
 if __name__ == "__main__":

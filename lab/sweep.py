@@ -29,6 +29,7 @@ Writes to --out:
                says how many); an interrupted sweep keeps every finished row.
   summary.md   per configuration, the median, best and worst over the seeds
   sweep.png    each measure against the varied option, a dot per seed, medians marked
+               (not with --no-plot)
   failed.txt   only if some runs failed: their messages (the sweep then exits 1)
 """
 import argparse
@@ -215,6 +216,8 @@ def parse_args(argv=None):
                         "for a grid of every combination")
     p.add_argument("--iters", type=plumbing.positive_int, default=None,
                    help="training iterations of every run (by default each script's)")
+    p.add_argument("--no-plot", action="store_true",
+                   help="do not draw sweep.png (matplotlib is then not needed)")
     runner.add_grid_options(p, "0-4", None, "folder for runs.csv, summary.md, sweep.png",
                             "print only the summary")
     args = p.parse_args(argv)
@@ -487,7 +490,7 @@ def main(argv=None):
     plumbing.write_atomic(os.path.join(args.out, "summary.md"),
                           lambda f: f.write(text_md.encode()))
     wrote = [runs.path, os.path.join(args.out, "summary.md")]
-    if rows and plumbing.matplotlib_installed():
+    if rows and not args.no_plot and plumbing.matplotlib_installed():
         plot(rows, varied, os.path.join(args.out, "sweep.png"))
         wrote.append(os.path.join(args.out, "sweep.png"))
     print(text_md, end="")

@@ -1,5 +1,5 @@
 """A recurrent cell built by hand for the tests of lab/series.py: linear, exact, and with
-the interface lab/series.py uses (init_state, step, predict, and weights Why, by)."""
+the interface lab/series.py uses (init_state, step, forward, predict, and weights Why, by)."""
 import numpy as np
 
 
@@ -16,6 +16,14 @@ class LinearCell:
     @staticmethod
     def step(params, x, h):                               # shift the new inputs in
         return np.column_stack([x, h[:, :-1]])
+
+    @staticmethod
+    def forward(params, z, state):                       # hs (T+1, k) from h_0, and ys (T,)
+        hs = [state[:, 0]]
+        for x in z:
+            hs.append(LinearCell.step(params, np.array([x]), hs[-1][None, :])[0])
+        hs = np.array(hs)
+        return hs, hs[1:] @ params["Why"][0] + params["by"][0, 0]
 
     @staticmethod
     def predict(params, z):

@@ -76,9 +76,15 @@ def cases(tmp_path):
 
 
 def test_files_that_gave_a_silently_wrong_result_are_refused_in_one_line(tmp_path):
+    started = []
     for what, path, extra, words in cases(tmp_path):
-        out = tmp_path / ("never-" + what.replace(" ", "_"))
-        p = series_cli("--csv", path, *extra, "--iters", "30", "--out", str(out))
+        out = tmp_path / ("never-" + "".join(c for c in what if c.isalnum()))
+        started.append((what, out, words, subprocess.Popen(
+            [*command("lab.series"), "--csv", path, *extra, "--iters", "30", "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+    for what, out, words, proc in started:
+        stdout, stderr = proc.communicate(timeout=120)
+        p = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
         line = refused(p, out, *words)
         assert line.startswith("python -m lab.series: error: "), (what, line)
 
@@ -119,3 +125,41 @@ def test_one_row_of_data_is_not_called_constant(tmp_path):
     line = refused(series_cli("--csv", path, "--out", str(tmp_path / "never")),
                    tmp_path / "never", "one row of data")
     assert "constant" not in line
+
+
+def test_the_work_of_a_long_series_is_bounded():
+    # the shipped series (at most 1,000 rows) get the full 100 checks; a long one fewer,
+    # never fewer than 10, each reading the training rows once
+    assert series.check_every(100_000, 800) == 1000 and series.check_every(200, 800) == 2
+    for n_train in (20_000, 80_000, 10_000_000):
+        every = series.check_every(100_000, n_train)
+        checks = 100_000 // every
+        assert 10 <= checks <= 100 and checks * n_train <= max(series.CHECK_BUDGET, 10 * n_train)
+
+
+def test_a_long_series_runs_in_bounded_time_and_stops_at_ctrl_c(tmp_path):
+    # 12,000 rows: the forecasts by horizon from 200 origins, the coverage on the first
+    # 1,000 held-out rows; and a Ctrl-C while it runs is acknowledged, ends in exit 130
+    import signal
+    import time
+    t = np.arange(6_000)
+    y = np.sin(0.05 * t) + 0.1 * np.random.default_rng(0).standard_normal(len(t))
+    path = tmp_path / "long.csv"
+    path.write_text("t,v\n" + "".join(f"{a},{b:.5f}\n" for a, b in zip(t, y)))
+    out = tmp_path / "r"
+    p = series_cli("--csv", str(path), "--iters", "60", "--hidden", "4", "--no-diff",
+                   "--no-plot", "--quiet", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["coverage_rows"] == 1000 and m["horizon_rmse"]["origins"] == 200
+    assert "of the first 1000 held-out rows (of 1200)" in p.stdout
+    proc = subprocess.Popen([*command("lab.series"), "--csv", str(path), "--iters", "100000",
+                             "--hidden", "4", "--no-diff", "--no-plot", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("rnn_cos:")        # training has begun
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr
+    assert "Ctrl-C: stopping after this iteration" in stdout
+    assert json.loads((out / "metrics.json").read_text())["interrupted"] is True

@@ -254,11 +254,14 @@ def test_plot_results_takes_a_folder_and_names_the_results_file(tiny_run, tmp_pa
 
 @pytest.mark.parametrize("script", ["lstm_cos.py", "gru_cos.py"])
 def test_cell_scripts_write_everything(script, tmp_path):
+    # the LSTM draws its figures itself; the GRU's are drawn from its npz alone
     name = script[:-3]
     out = tmp_path / name
-    p = run(script, "--iters", "100", "--hidden", "4", "--out", str(out))
+    plot = [] if script == "lstm_cos.py" else ["--no-plot"]
+    p = run(script, "--iters", "100", "--hidden", "4", *plot, "--out", str(out))
     assert p.returncode == 0, p.stderr
-    assert sorted(os.listdir(out)) == sorted([f"{name}.npz", "metrics.json", *FIGURES])
+    assert sorted(os.listdir(out)) == sorted([f"{name}.npz", "metrics.json",
+                                              *(FIGURES if not plot else [])])
     with np.load(out / f"{name}.npz", allow_pickle=False) as f:
         assert str(f["model"]) == name and f["loss"].shape == (100,)
     p = run("plot_results.py", "--results", str(out / f"{name}.npz"), "--out",

@@ -331,11 +331,12 @@ def test_summary_says_when_the_linear_model_wins():
              best_iteration=5000, val_rmse=12.5, forecast_rmse=40.0, ar_forecast_rmse=35.0,
              valid_steps=3, ar_valid_steps=1, valid_tolerance=4.25, ar_diff=False,
              ar_levels_rmse=18.0, ar_changes_rmse=19.0, drift_rmse=50.0, dm_stat=2.5,
-             dm_pvalue=0.01, networks=1, coverage_80=0.79)
+             dm_pvalue=0.01, networks=1, coverage_80=0.79, network_better_rows=20)
     text = series.summary(r, 16, 62, chosen=(True, True))
     assert "network 20, linear AR(9) on the levels 18, 'same as last value' 30" in text
     assert ("the linear model, AR(9) on the levels, is significantly better one step ahead "
-            "(Diebold-Mariano p = 0.01): its RMSE is 10% lower") in text
+            "(Diebold-Mariano p = 0.01; the network's error is the smaller on 20 of the 62 "
+            "rows): its RMSE is 10% lower") in text
     assert "differences with 16 hidden units, both chosen on the validation rows" in text
     assert "weights of iteration 5,000, validation RMSE 12.5;" in text
     assert ("RMSE network 40, AR(9) on the levels 35, drift line 50; valid for 3 and 1 steps "
@@ -344,7 +345,10 @@ def test_summary_says_when_the_linear_model_wins():
     assert "the 80% interval, simulated from the end of the training part, held 79% of the 62" in text
     r["dm_pvalue"] = 0.43
     assert ("the network and the linear model are not significantly different one step ahead "
-            "(Diebold-Mariano p = 0.43)") in series.summary(r, 16, 62, chosen=(True, True))
+            "(Diebold-Mariano p = 0.43;") in series.summary(r, 16, 62, chosen=(True, True))
+    r["dm_pvalue"] = 2.7e-19                    # not a precision squared errors can give
+    assert "(Diebold-Mariano p < 1e-6;" in series.summary(r, 16, 62, chosen=(True, True))
+    r["dm_pvalue"] = 0.43
     assert ("on differences (chosen on the validation rows) with 16 hidden units;"
             in series.summary(r, 16, 62, chosen=(True, False)))
     assert ("on differences with 16 hidden units (chosen on the validation rows);"

@@ -17,7 +17,9 @@ from conftest import ROOT, command
 TINY = ["--iters", "60", "--vary", "hidden=3"]
 
 
-def run(*args, **kw):
+def run(*args, plot=False, **kw):
+    """python -m lab.sweep ARGS, with --no-plot unless plot (sweep.png costs a second)."""
+    args = [*args] + ([] if plot else ["--no-plot"])
     return subprocess.run([*command("lab.sweep"), *args],
                           capture_output=True, text=True, timeout=120, **kw)
 
@@ -103,7 +105,7 @@ def test_unwritable_out(tmp_path):
 def test_same_numbers_with_one_or_two_workers_resume_and_a_wider_grid(tmp_path):
     grid = [*TINY, "--vary", "lr=0.01,0.03", "--seeds", "0-1"]
     one, two = tmp_path / "one", tmp_path / "two"
-    p = run(*grid, "--workers", "1", "--out", str(one))
+    p = run(*grid, "--workers", "1", "--out", str(one), plot=True)
     assert p.returncode == 0, p.stderr
     p = run(*grid, "--workers", "2", "--out", str(two))
     assert p.returncode == 0, p.stderr
@@ -181,7 +183,7 @@ def test_a_run_that_crashes_is_failed_not_diverged_and_runs_again(tmp_path):
     out = tmp_path / "s"
 
     def sweep_():
-        return subprocess.run([sys.executable, "-m", "lab.sweep", *TINY, "--seeds", "0",
+        return subprocess.run([sys.executable, "-m", "lab.sweep", *TINY, "--seeds", "0", "--no-plot",
                                "--out", str(out)], capture_output=True, text=True,
                               timeout=120, cwd=project, env={**os.environ, "PYTHONPATH": str(project)})
 
@@ -240,10 +242,8 @@ def running_with(text):
     return found
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_sweep_keeps_its_finished_rows(tmp_path, sig):
-    # Ctrl-C, or a SIGTERM (a job scheduler's stop): the runs under way are ended and
-    # waited for, none is left running, no .run-* folder is left behind
+def test_interrupted_sweep_keeps_its_finished_rows(tmp_path):
+    sig = signal.SIGINT
     out = tmp_path / "s"
     args = ["--iters", "1500", "--vary", "hidden=4", "--seeds", "0-7", "--workers", "2",
             "--out", str(out)]
@@ -265,6 +265,24 @@ def test_interrupted_sweep_keeps_its_finished_rows(tmp_path, sig):
     p = run(*args)                                     # and the rest is run later
     assert p.returncode == 0 and f"{len(kept)} already in runs.csv" in p.stdout
     assert by_key(rows(out)).items() >= by_key(kept).items() and len(rows(out)) == 8
+
+
+def test_a_sigterm_ends_the_runs_under_way_and_leaves_nothing_behind(tmp_path):
+    # a job scheduler's stop: the runs under way are ended and waited for, none is left
+    # running, no .run-* folder is left behind
+    out = tmp_path / "s"
+    proc = subprocess.Popen([*command("lab.sweep"), "--iters", "100000", "--vary", "hidden=3",
+                             "--seeds", "0-1", "--workers", "2", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(running_with(str(out))) < 3:   # the sweep and 2 runs
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+    assert running_with(str(out)) == []
+    assert not [n for n in os.listdir(out) if n.startswith(".run-")]
 
 
 def test_summary_medians_worked_out_by_hand():
@@ -315,7 +333,7 @@ def test_a_row_made_from_other_data_or_by_other_code_is_run_again(tmp_path):
             "--vary", "diff=false", "--seeds", "0", "--out", str(out)]
 
     def sweep_(*extra):
-        return subprocess.run([sys.executable, "-m", "lab.sweep", *args, *extra],
+        return subprocess.run([sys.executable, "-m", "lab.sweep", *args, *extra, "--no-plot"],
                               capture_output=True, text=True, timeout=120, cwd=project,
                               env={**os.environ, "PYTHONPATH": str(project)})
 
