@@ -1,7 +1,9 @@
 """A GRU, in plain NumPy, that learns to predict the next value of a noisy cosine from the
 values before it: rnn_cos.py with the tanh cell swapped for a gated recurrent unit. The
 data, Adagrad, the training loop, the command line and the outputs are the same
-(rnn_cos.py trains it with this file's lossFun). Run it:
+(rnn_cos.py trains it with this file's lossFun).
+
+Run it:
 
     python gru_cos.py            # trains, evaluates, forecasts, writes results/gru/
     python gru_cos.py --help     # every option

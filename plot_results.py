@@ -267,7 +267,7 @@ def plot_forecast(r, path):
     x, seed, truth, fc = r["forecast_x"], r["forecast_seed"], r["forecast_true"], r["forecast"]
     k = len(seed)
     fig = Figure(figsize=(8, 4.2))
-    fig.subplots_adjust(**dict(MARGINS, top=0.88))
+    fig.subplots_adjust(**dict(MARGINS, top=0.84 if int(r["warmup"]) else 0.88))
     ax = fig.subplots()
     shown = min(k, max(40, 2 * len(fc)))      # a long seed: only its end, for scale
     what = "seed" if int(r["warmup"]) else "training rows"
@@ -295,11 +295,11 @@ def plot_forecast(r, path):
     ax.set_ylabel(str(r["y_label"]))
     ar = (f", AR({int(r['ar_order'])}) {float(r['ar_forecast_rmse']):.3g}"
           if "ar_forecast_rmse" in r else "")
-    if "drift_rmse" in r:
+    if "drift_forecast" in r:                  # a CSV series: the drift line drawn
         ar += f", drift line {float(r['drift_rmse']):.3g}"
     if int(r["warmup"]):
         what = (f"{len(fc)} steps on its own after {k} true values:\nRMSE network "
-                f"{float(r['forecast_rmse']):.3g}{ar}; {period_text(r)}")
+                f"{float(r['forecast_rmse']):.3g}{ar}\n{period_text(r)}")
     else:
         what = (f"the {len(fc)} held-out rows on its own:\nRMSE network "
                 f"{float(r['forecast_rmse']):.3g}{ar}")

@@ -305,9 +305,10 @@ def evaluate(model, params, data):
                 x_label="x (radians)", y_label="value", series="cos(x)")
 
 
-def summary(r):
+def summary(r, steps):
     """The lines a run ends with: the network, the linear model and 'same as last value',
-    one-step and forecast; and, when the linear model wins, that it does and why."""
+    one-step and forecast; and, when the linear model or 'same as last value' wins, that
+    it does and why (steps: the window's length)."""
     period = (f"learned period {r['learned_period']:.3f} steps" if np.isfinite(
         r["learned_period"]) else "on its own it does not oscillate")
     ar = f"AR({r['ar_order']})"
@@ -320,7 +321,24 @@ def summary(r):
         line += (f"\nthe linear {ar} model beats the network on the cosine: a sampled cosine "
                  f"obeys y[t+1] = 2 cos(r) y[t] - y[t-1], a linear recurrence (see the "
                  f"README)")
+    if r["baseline_mse"] < r["test_mse"]:
+        period = r["true_period"]                   # 2 pi / the sampling step, in steps
+        line += (f"\n'same as last value' beats the network: a period is {period:,.0f} "
+                 f"steps, and a window of {steps} holds {steps / period:.0%} of it, so the "
+                 f"next value is nearly the last one and the network never has to learn "
+                 f"the curve's shape (a coarser --resolution makes it; docs/defaults.md)")
     return line
+
+
+def loss_note(noise, position_mse, hprev_mode):
+    """Why the training loss stays above the noise variance, in a few words: with
+    --hprev reset each window starts from h = 0, and its first steps pay for it
+    (position_mse, the MSE at each step of a window)."""
+    if hprev_mode != "reset":
+        return f"noise variance {noise ** 2:g}"
+    return (f"the noise variance, {noise ** 2:g}, is the floor; each window starts from "
+            f"h = 0, and its first steps pay for it: MSE {position_mse[0]:.3g} at step 1, "
+            f"{position_mse[-1]:.3g} at step {len(position_mse)} (loss.png)")
 
 
 def snapshot_iterations(iters):
@@ -364,11 +382,11 @@ def main(model=None, argv=None):
                        vanishing_trained=analysis.vanishing(model, params, data.resolution))
         settings = dict(noise=args.noise, resolution=data.resolution, points=args.points)
         npz = run.save(params, losses, results, settings, snapshots,   # npz, metrics.json
-                       loss_note=f"noise variance {args.noise ** 2:g}")
+                       loss_note=loss_note(args.noise, results["position_mse"], args.hprev))
         if not args.no_plot:
             import plot_results                              # the figures (matplotlib)
             run.wrote(plot_results.plot_file(npz, args.out))
-        run.report(summary(results))
+        run.report(summary(results, args.steps))
     return run.status
 
 

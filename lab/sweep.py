@@ -489,7 +489,8 @@ def main(argv=None):
     text_md = markdown(table, varied, command)
     plumbing.write_atomic(os.path.join(args.out, "summary.md"),
                           lambda f: f.write(text_md.encode()))
-    wrote = [runs.path, os.path.join(args.out, "summary.md")]
+    wrote = ([runs.path] if os.path.exists(runs.path) else []) + [
+        os.path.join(args.out, "summary.md")]
     if rows and not args.no_plot and plumbing.matplotlib_installed():
         plot(rows, varied, os.path.join(args.out, "sweep.png"))
         wrote.append(os.path.join(args.out, "sweep.png"))

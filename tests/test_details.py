@@ -291,3 +291,31 @@ def test_the_validation_cosine_is_a_quarter_step_off_and_not_the_test_one():
     x_val = data.validation_cosine(r)[0]
     assert len(x_val) == len(res["test_x"])
     assert np.min(np.abs(x_val[:, None] - res["test_x"][None, :])) == pytest.approx(0.125)
+
+
+def test_the_summary_says_why_same_as_last_value_wins_and_why_the_loss_stays_high():
+    r = dict(learned_period=float("nan"), true_period=2 * np.pi / 0.01, ar_order=20,
+             test_mse=7.3e-5, ar_mse=2.5e-5, baseline_mse=5.0e-5, forecast_rmse=1.06,
+             ar_forecast_rmse=0.72)
+    text = rnn_cos.summary(r, 20)
+    assert "'same as last value' beats the network: a period is 628 steps" in text
+    assert "a window of 20 holds 3% of it" in text
+    r.update(test_mse=4e-5)
+    assert "same as last value' beats" not in rnn_cos.summary(r, 20)
+    note = rnn_cos.loss_note(0.05, np.array([0.143, 0.02, 0.00493]), "reset")
+    assert "0.0025, is the floor" in note and "0.143 at step 1, 0.00493 at step 3" in note
+    assert rnn_cos.loss_note(0.05, np.array([0.1]), "sequential") == "noise variance 0.0025"
+
+
+def test_the_cosine_forecast_title_names_only_what_it_draws(tmp_path, monkeypatch):
+    import plot_results
+    out = tmp_path / "r"
+    assert rnn_cos.main(rnn_cos, ["--iters", "30", "--hidden", "3", "--no-plot", "--quiet",
+                                  "--out", str(out)]) == 0
+    r = plot_results.load_results(str(out / "rnn_cos.npz"))
+    plot_results.load_matplotlib()
+    titles = []
+    monkeypatch.setattr(plot_results, "save_figure",
+                        lambda fig, path: titles.append(fig.axes[0].get_title()))
+    plot_results.plot_forecast(r, str(tmp_path / "f.png"))
+    assert "drift line" not in titles[0] and "RMSE network" in titles[0], titles

@@ -151,6 +151,8 @@ def test_param_count_is_what_init_params_makes(model, H):
 def test_help_shows_each_default_once(model):
     p = run(f"{model.NAME}.py", "--help")
     assert p.returncode == 0
+    description = " ".join(p.stdout.split("\n\n")[1].split())     # a whole sentence
+    assert description.endswith(".") and not description.endswith(":"), description
     # the help of each option, from its name to the next option
     blocks = re.split(r"\n  (?=-)", p.stdout.split("options:", 1)[1])
     helps = {b.split()[0].rstrip(","): " ".join(b.split()) for b in blocks if b.strip()}
