@@ -181,7 +181,7 @@ def plot_loss(r, path):
     ax.set_ylabel(f"training loss ({units}, log scale)")
     recent = float(np.mean(loss[-1000:]))
     ax.set_title(f"{model_label(r)}: training loss of {len(loss):,} iterations "
-                 f"(mean of the last 1,000: {recent:.4f})")
+                 f"(mean of the last {min(len(loss), 1000):,}: {recent:.4f})")
     ax.legend(loc="lower left", fontsize="small")
     ax.grid(True, which="major", alpha=0.3)
     if "position_mse" in r:                       # why the loss stays above the noise

@@ -4,7 +4,7 @@ A vanilla recurrent network reads a noisy cosine one value at a time and learns 
 predict the next value. One float in, H tanh units whose state h is fed back at every
 step, one float out; a mean squared error, backpropagation through time, Adagrad.
 
-    python rnn_cos_minimal.py           # 100,000 iterations, about 20 s
+    python rnn_cos_minimal.py           # 100,000 iterations, about 80 s
     python rnn_cos_minimal.py 3000      # a short run
 Needs numpy and matplotlib; ends by writing rnn_cos_minimal.png (the loss, and the
 predictions on a smooth cosine). rnn_cos.py is the same method, fast, with more to see.
@@ -33,7 +33,7 @@ class CosineData:
 
 
 # hyperparameters
-hidden_size = 100      # size of the hidden layer
+hidden_size = 100      # size of the hidden layer (rnn_cos.py's 32: nearly as good, faster)
 seq_length = 20        # time steps per window: how far back BPTT goes
 learning_rate = 1e-2   # the article: 1e-3; 1e-2 annealed is better (docs/lr_sweep.md)
 anneal = 0.1           # the rate falls to 0 over the last 10% (docs/defaults.md)
@@ -95,7 +95,8 @@ def train(data, iters):
     losses = []
     for n in range(iters):
         inputs, targets = data.next_batch(seq_length)
-        # every window from h = 0: better here than carrying hprev on (docs/defaults.md)
+        # every window from h = 0: better here than carrying hprev on (docs/defaults.md),
+        # so the last state lossFun returns, the article's next hprev, goes unused
         hprev = np.zeros((hidden_size, 1))
         loss, dWxh, dWhh, dWhy, dbh, dby, hprev = lossFun(inputs, targets, hprev)
         losses.append(loss)
@@ -108,7 +109,7 @@ def train(data, iters):
                                       [mWxh, mWhh, mWhy, mbh, mby]):
             np.clip(dparam, -5, 5, out=dparam)     # clip to mitigate exploding gradients
             mem += dparam * dparam
-            param += -lr * dparam / np.sqrt(mem + 1e-8)  # adagrad update
+            param += -lr * dparam / np.sqrt(mem + 1e-8)  # adagrad update, in place
     return np.array(losses)
 
 
@@ -117,7 +118,7 @@ if __name__ == "__main__":
     if "-h" in sys.argv or "--help" in sys.argv:
         sys.exit(print(usage + "\n\n" + __doc__.strip()))
     if len(sys.argv) > 2 or not all(a.isdigit() and int(a) > 0 for a in sys.argv[1:]):
-        sys.exit(usage)
+        sys.exit(f"{usage} (got {' '.join(sys.argv[1:])!r})")
     iters = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     data = CosineData(1000, 0.0, resolution * 999)
     losses = train(data, iters)

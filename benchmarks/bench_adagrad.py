@@ -1,5 +1,5 @@
-"""What a flat Adagrad update would save over min-char-rnn's, the one rnn_cos.train makes,
-measured on whole training runs side by side in one process.
+"""What a flat Adagrad update would save over min-char-rnn's (rnn_cos.train's), measured
+on whole training runs side by side in one process.
 
     python benchmarks/bench_adagrad.py [--iters 100000] [--rounds 3]
 

@@ -708,9 +708,9 @@ def summary(r, hidden, n_held_out, chosen):
             f"model's levels or changes chosen on the validation rows too)\n"
             f"forecast of the held-out rows from the end of the training part: RMSE "
             f"network {r['forecast_rmse']:.4g}, {ar_name} {r['ar_forecast_rmse']:.4g}, drift "
-            f"line {r['drift_rmse']:.4g}; valid for {r['valid_steps']} and "
-            f"{r['ar_valid_steps']} steps (until the error first exceeds "
-            f"{r['valid_tolerance']:.3g}, 10% of the series' standard deviation)")
+            f"line {r['drift_rmse']:.4g}; valid for {r['valid_steps']} steps (network) and "
+            f"{r['ar_valid_steps']} (linear model), until the error first exceeds "
+            f"{r['valid_tolerance']:.3g}, 10% of the series' standard deviation")
     p = r["dm_pvalue"]
     rows = (f"the network's error is the smaller on {r['network_better_rows']} of the "
             f"{n_held_out} rows")

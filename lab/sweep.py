@@ -212,8 +212,9 @@ def parse_args(argv=None):
     p.add_argument("--cells", nargs="+", default=["rnn"], metavar="CELL",
                    help=f"the cells to train: {', '.join(CELLS)} (by default rnn)")
     p.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
-                   help="an option of the cell scripts and the values to try; repeat it "
-                        "for a grid of every combination")
+                   help="an option of the cell scripts or of the CSV mode (python -m "
+                        "lab.series) and the values to try; repeat it for a grid of every "
+                        "combination")
     p.add_argument("--iters", type=plumbing.positive_int, default=None,
                    help="training iterations of every run (by default each script's)")
     p.add_argument("--no-plot", action="store_true",

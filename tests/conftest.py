@@ -1,3 +1,4 @@
+import compileall
 import os
 import sys
 
@@ -9,6 +10,11 @@ for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(name, "1")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# the project's modules compiled once, so that the hundreds of processes the tests start
+# do not each compile them again (PYTHONDONTWRITEBYTECODE stops Python writing them)
+for folder in (ROOT, os.path.join(ROOT, "lab")):
+    compileall.compile_dir(folder, maxlevels=0, quiet=1)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # the commands of the laboratory run as `python -m lab.NAME` from the repository's root;

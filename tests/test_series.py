@@ -339,8 +339,9 @@ def test_summary_says_when_the_linear_model_wins():
             "rows): its RMSE is 10% lower") in text
     assert "differences with 16 hidden units, both chosen on the validation rows" in text
     assert "weights of iteration 5,000, validation RMSE 12.5;" in text
-    assert ("RMSE network 40, AR(9) on the levels 35, drift line 50; valid for 3 and 1 steps "
-            "(until the error first exceeds 4.25, 10% of the series' standard deviation)") in text
+    assert ("RMSE network 40, AR(9) on the levels 35, drift line 50; valid for 3 steps "
+            "(network) and 1 (linear model), until the error first exceeds 4.25, 10% of the "
+            "series' standard deviation") in text
     assert "AR on the changes (19), not chosen on the validation rows, beats the network too" in text
     assert "the 80% interval, simulated from the end of the training part, held 79% of the 62" in text
     r["dm_pvalue"] = 0.43
