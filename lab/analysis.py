@@ -175,7 +175,7 @@ def learning(model, snapshots, losses, resolution):
                 snap_loss=loss)
 
 
-def loss_by_position(model, params, data, steps, windows=1000):
+def loss_by_position(model, params, data, steps, windows=200):
     """The one-step MSE at each step of a training-sized window, from h = 0, over
     `windows` windows of the (noisy) training data at evenly spread places: (steps,).
     The first steps pay for starting from zeros; the later ones approach the noise."""
