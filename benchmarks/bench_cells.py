@@ -32,17 +32,6 @@ def run_round(model, params, hidden, steps, iters):
     return (time.perf_counter() - t) / iters
 
 
-def check(p, args, model):
-    """One line and exit status 2 for a window longer than the 1,000 points of the data,
-    or weights (of model's cell, the largest here) too big for this machine's memory."""
-    if args.steps >= 1000:
-        p.error(f"argument --steps: at most 999 (the data has 1,000 points), got {args.steps}")
-    for hidden in np.atleast_1d(args.hidden):
-        need = 8 * limits.WEIGHT_COPIES * limits.param_count(model, int(hidden))
-        if need > (limits.memory_available() or float("inf")):
-            p.error(f"argument --hidden: {hidden} needs about {limits.size(need)} of memory")
-
-
 def main():
     p = plumbing.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument("--hidden", type=plumbing.positive_int, default=32)
@@ -50,7 +39,9 @@ def main():
     p.add_argument("--iters", type=plumbing.positive_int, default=200, help="iterations per round")
     p.add_argument("--rounds", type=plumbing.positive_int, default=25)
     args = p.parse_args()
-    check(p, args, lstm_cos)
+    problem = limits.benchmark_problem(lstm_cos, args.steps, args.hidden)
+    if problem:
+        p.error(problem)
     params = {m: m.init_params(args.hidden, np.random.default_rng(0)) for m in MODELS}
     times = {m: [] for m in MODELS}
     for _ in range(args.rounds):

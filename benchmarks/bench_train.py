@@ -78,17 +78,6 @@ def bench(hidden, steps, iters, rounds):
     return np.median(fast), np.median(literal), ratio, drift
 
 
-def check(p, args, model):
-    """One line and exit status 2 for a window longer than the 1,000 points of the data,
-    or weights (of model's cell, the largest here) too big for this machine's memory."""
-    if args.steps >= 1000:
-        p.error(f"argument --steps: at most 999 (the data has 1,000 points), got {args.steps}")
-    for hidden in np.atleast_1d(args.hidden):
-        need = 8 * limits.WEIGHT_COPIES * limits.param_count(model, int(hidden))
-        if need > (limits.memory_available() or float("inf")):
-            p.error(f"argument --hidden: {hidden} needs about {limits.size(need)} of memory")
-
-
 def main():
     p = plumbing.ArgumentParser(description=__doc__.strip().splitlines()[0])
     p.add_argument("--hidden", type=plumbing.positive_int, nargs="+", default=[100, 32])
@@ -99,7 +88,9 @@ def main():
                    help="also time the default `python rnn_cos.py` (100,000 iterations, "
                         "plots included) as a separate process")
     args = p.parse_args()
-    check(p, args, rnn_cos)
+    problem = limits.benchmark_problem(rnn_cos, args.steps, args.hidden)
+    if problem:
+        p.error(problem)
     print(f"{args.steps} time steps per iteration; {args.rounds} rounds of {args.iters} "
           f"iterations, the two formulations taking turns; medians")
     print(f"{'hidden':>6}  {'rnn_cos.py':>12}  {'literal':>12}  {'speed-up':>8}  "

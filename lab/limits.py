@@ -83,3 +83,16 @@ def size(n):
         if n < 1000 or unit == "PB":
             return f"{n:.3g} {unit}"
         n /= 1000
+
+
+def benchmark_problem(model, steps, hidden, points=1000):
+    """Why a benchmark of model's cell (the largest it times) with these sizes cannot run:
+    a window longer than its data of `points` points, or weights too big for this
+    machine's memory (hidden: one size or several). None if it can."""
+    if steps >= points:
+        return f"argument --steps: at most {points - 1} (the data has {points:,} points), got {steps}"
+    for H in np.atleast_1d(hidden):
+        need = 8 * WEIGHT_COPIES * param_count(model, int(H))
+        if need > (memory_available() or float("inf")):
+            return f"argument --hidden: {H} needs about {size(need)} of memory"
+    return None
