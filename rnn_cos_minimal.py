@@ -116,7 +116,8 @@ def train(data, iters):
 if __name__ == "__main__":
     usage = "usage: python rnn_cos_minimal.py [ITERATIONS], a positive whole number"
     if "-h" in sys.argv or "--help" in sys.argv:
-        sys.exit(print(usage + "\n\n" + __doc__.strip()))
+        print(usage + "\n\n" + __doc__.strip())
+        sys.exit(0)
     if len(sys.argv) > 2 or not all(a.isdigit() and int(a) > 0 for a in sys.argv[1:]):
         sys.exit(f"{usage} (got {' '.join(sys.argv[1:])!r})")
     iters = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
