@@ -120,18 +120,13 @@ def load_results(path):
         raise BadResults(f"{path}: unreadable ({e})")
     except (OSError, EOFError, zipfile.BadZipFile) as e:
         raise BadResults(f"{path}: truncated or not an .npz file ({e})")
-    text = [k for k, v in r.items() if v.dtype.kind in "US"]
-    numbers = [k for k in REQUIRED if k not in TEXT]
-    wrong = next((k for k in numbers if r[k].dtype.kind not in "fiub"), None)
+    wrong = next((k for k in r if k not in TEXT and r[k].dtype.kind not in "fiubc"), None)
     if wrong is not None:
         raise BadResults(f"{path}: {wrong!r} holds {r[wrong].dtype} values, not numbers")
     if r["loss"].ndim != 1 or len(r["loss"]) == 0:
         raise BadResults(f"{path}: the loss history is empty")
     if not np.any(np.isfinite(r["loss"])):
         raise BadResults(f"{path}: the loss history holds no finite value")
-    if any(k not in TEXT and k in text for k in r):
-        k = next(k for k in r if k not in TEXT and k in text)
-        raise BadResults(f"{path}: {k!r} holds text, not numbers")
     n = len(r["test_inputs"])
     if not (len(r["test_targets"]) == len(r["test_predictions"]) == n == len(r["test_x"]) - 1):
         raise BadResults(f"{path}: the test arrays do not match in length")

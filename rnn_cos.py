@@ -321,12 +321,15 @@ def summary(r, steps):
         line += (f"\nthe linear {ar} model beats the network on the cosine: a sampled cosine "
                  f"obeys y[t+1] = 2 cos(r) y[t] - y[t-1], a linear recurrence (see the "
                  f"README)")
-    if r["baseline_mse"] < r["test_mse"]:
-        period = r["true_period"]                   # 2 pi / the sampling step, in steps
+    period = r["true_period"]                       # 2 pi / the sampling step, in steps
+    if r["baseline_mse"] < r["test_mse"] and steps < period / 4:
         line += (f"\n'same as last value' beats the network: a period is {period:,.0f} "
                  f"steps, and a window of {steps} holds {steps / period:.0%} of it, so the "
                  f"next value is nearly the last one and the network never has to learn "
                  f"the curve's shape (a coarser --resolution makes it; docs/defaults.md)")
+    elif r["baseline_mse"] < r["test_mse"]:
+        line += ("\n'same as last value' beats the network: it has not learned the curve "
+                 "yet (more --iters?)")
     return line
 
 

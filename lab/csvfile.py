@@ -4,12 +4,12 @@ hands it out in training windows as data.CosineData hands out the cosine (Series
 The CSV mode (lab/series.py) is built on it.
 """
 import csv
-import hashlib
 import io
 
 import numpy as np
 
 from data import CosineData
+from lab.runner import sha
 
 
 class SeriesData(CosineData):
@@ -169,7 +169,7 @@ def read_csv_column(path, column=None, about=None):
 
 def read_text(path, about=None):
     """The text of the file at path, read once; about["sha"], if about is given, is the
-    fingerprint of its bytes (as runner.file_fingerprint takes it), so that a run says
+    fingerprint of its bytes (runner.sha, as the grids take it), so that a run says
     which version of the file it read. ValueError, naming the file, if it cannot be read
     or is not text."""
     try:
@@ -181,7 +181,7 @@ def read_text(path, about=None):
     except UnicodeDecodeError:
         raise ValueError(f"cannot read {path}: it is not text (UTF-8)")
     if about is not None:
-        about["sha"] = hashlib.sha256(data).hexdigest()[:16]
+        about["sha"] = sha(data)
     return text
 
 

@@ -64,7 +64,6 @@ positive_float = checked(float, lambda v: math.isfinite(v) and v > 0, "a positiv
 nonnegative_float = checked(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
 seed_int = checked(int, lambda v: 0 <= v < 2 ** 64, "an integer from 0 to 2**64 - 1")
 fraction = checked(float, lambda v: 0 <= v <= 1, "a fraction from 0 to 1")
-finite_float = checked(float, math.isfinite, "a finite number")
 
 
 def first_paragraph(doc):

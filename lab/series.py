@@ -480,7 +480,7 @@ def evaluate(model, members, y, x, n_fit, n_train):
     predictions = one_step(model, members, y)[rows]
     # the linear model and the test work in units of the training part's spread, so
     # that no sum of squares overflows or underflows whatever the series' magnitude
-    unit = units(y[:n_train])
+    unit = float(np.mean(y[:n_train])), float(np.std(y[:n_train]))    # (centre, spread)
     yn = (y - unit[0]) / unit[1]
     ars, ar_diff = linear_model(yn, n_fit, n_train)
     both = {d: linear.predict(coef, yn, rows, d) * unit[1] + unit[0]
@@ -516,11 +516,6 @@ def evaluate(model, members, y, x, n_fit, n_train):
                 drift_rmse=rmse(drift, targets), valid_tolerance=tolerance,
                 valid_steps=valid_steps(fc, targets, tolerance),
                 ar_valid_steps=valid_steps(ar_fc, targets, tolerance))
-
-
-def units(v):
-    """(centre, spread) of the values v: their mean and standard deviation."""
-    return float(np.mean(v)), float(np.std(v))
 
 
 def rolling_origin(model, members, y, n_train, ar_diff, ar_coef, unit=(0.0, 1.0)):
@@ -566,10 +561,11 @@ def simulate(model, members, y, starts, n_future, noise=None):
     seen = np.full((P, end - base), np.nan)     # the value each future reads at each row
     seen[:, :max(min(end, len(y)) - base, 0)] = y[base:end]
     guess = np.full(P, np.nan) if guess is None else np.repeat(guess, P)
+    step = batched_step(model)
     for t in range(first, end):
         own = (starts <= t) & (t < starts + n_future)   # the futures on their own here
         seen[own, t - base] = guess[own] + (0 if noise is None else noise[own, t - starts[own]])
-        states, guess = advance(model, members, states, seen[:, t - base],
+        states, guess = advance(step, members, states, seen[:, t - base],
                                 seen[:, t - 1 - base] if t else None)
     return np.array([seen[p, t0 - base:t0 - base + n_future] for p, t0 in enumerate(starts)])
 
@@ -603,12 +599,12 @@ def zero_state(model, H, P):
             else np.zeros((P, H)))
 
 
-def advance(model, members, states, now, before):
-    """One row for a batch: every network reads the values `now` (P,) (the changes from
+def advance(step, members, states, now, before):
+    """One row for a batch, with the cell's batched step: every network reads the values `now` (P,) (the changes from
     `before` for a network on the changes; before is None at the first row, where there
     is none yet and its state stays as it is). Returns the new states and the average of
     the networks' predictions of the next value (P,)."""
-    new, guesses, step = [], [], batched_step(model)
+    new, guesses = [], []
     for m, state in zip(members, states):
         if m.diff and before is None:
             new.append(state)

@@ -300,6 +300,8 @@ def test_the_summary_says_why_same_as_last_value_wins_and_why_the_loss_stays_hig
     text = rnn_cos.summary(r, 20)
     assert "'same as last value' beats the network: a period is 628 steps" in text
     assert "a window of 20 holds 3% of it" in text
+    r.update(true_period=12.566)                 # the default sampling: not the reason
+    assert "has not learned the curve yet" in rnn_cos.summary(r, 20)
     r.update(test_mse=4e-5)
     assert "same as last value' beats" not in rnn_cos.summary(r, 20)
     note = rnn_cos.loss_note(0.05, np.array([0.143, 0.02, 0.00493]), "reset")

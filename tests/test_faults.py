@@ -134,7 +134,7 @@ def test_plot_results_refuses_arrays_it_cannot_draw_and_changes_no_figure(tmp_pa
              "a shortened snap_forecast": (dict(r, snap_forecast=r["snap_forecast"][:1]),
                                            "cannot be drawn"),
              "string predictions": (dict(r, test_predictions=r["test_predictions"].astype(str)),
-                                    "not numbers")}
+                                    "values, not numbers")}
     procs = {}
     for what, (arrays, words) in cases.items():
         path = tmp_path / (what.replace(" ", "_") + ".npz")
