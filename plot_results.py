@@ -31,6 +31,7 @@ import zipfile
 import numpy as np
 
 from lab.plumbing import NO_MATPLOTLIB, fail, write_atomic
+from lab.poly import label as poly_label
 
 matplotlib = Figure = FigureCanvasAgg = None   # imported when a figure is first drawn
 
@@ -52,12 +53,12 @@ REQUIRED = ("model", "loss", "noise", "test_x", "test_inputs", "test_targets",
             "forecast_true", "forecast", "forecast_rmse", "warmup", "x_label", "y_label",
             "series")
 COLORS = dict(truth="0.35", prediction="tab:orange", seed="black", error="tab:red",
-              baseline="tab:blue", ar="tab:green", loss="tab:blue")
+              baseline="tab:blue", ar="tab:green", loss="tab:blue", poly="tab:purple")
 LEARNING_FRAME_MS = 900    # how long each snapshot stays on screen in learning.gif
 # fixed margins: a layout engine would cost more time than drawing the figure
 MARGINS = dict(left=0.1, right=0.98, bottom=0.12, top=0.92)
 TEXT = ("model", "hprev", "series", "x_label", "y_label", "csv", "column",
-        "data_fingerprint")                        # every other array holds numbers
+        "data_fingerprint", "window_model")                        # every other array holds numbers
 LEARNING_KEYS = ("snap_iters", "snap_forecast", "snap_loss", "snap_forecast_rmse")
 MEMORY_KEYS = ("memory_h", "memory_x", "memory_input", "memory_loop", "learned_period",
                "true_period", "learned_amplitude", "loop_variance_explained")
@@ -215,13 +216,19 @@ def plot_predictions(r, path):
              label=f"{network_label(r)}, one step ahead")
     if ar:
         top.plot(x, r["ar_predictions"], color=COLORS["ar"], lw=1, ls=":", label=ar_name)
+    poly = "poly_predictions" in r                # a CSV series: the polynomial model too
+    if poly:
+        top.plot(x, r["poly_predictions"], color=COLORS["poly"], lw=1, ls="-.",
+                 label=poly_label(r))
     if "baseline_rmse" in r:                      # a CSV series: held-out rows
         top.plot(x, r["test_inputs"], color=COLORS["baseline"], lw=1, ls="--",
                  label="same as last value")
         top.set_title(f"{model_label(r)}, one-step on the {len(x)} held-out rows: RMSE "
                       f"{float(r['test_rmse']):.3g};\n{ar_name} "
-                      f"{float(r['ar_rmse']):.3g}; same as last value "
-                      f"{float(r['baseline_rmse']):.3g}", fontsize="medium")
+                      f"{float(r['ar_rmse']):.3g}; "
+                      + (f"{poly_label(r)} {float(r['poly_rmse']):.3g}; " if poly else "")
+                      + f"same as last value {float(r['baseline_rmse']):.3g}",
+                      fontsize="medium")
     else:
         winner = ("the linear model wins" if ar and float(r["ar_mse"]) < float(r["test_mse"])
                   else "")
@@ -241,6 +248,9 @@ def plot_predictions(r, path):
     if ar:
         bottom.plot(x, r["ar_predictions"] - targets, color=COLORS["ar"], lw=1.2,
                     label=ar_name)
+    if poly:
+        bottom.plot(x, r["poly_predictions"] - targets, color=COLORS["poly"], lw=1.2,
+                    label=poly_label(r))
     if warmup:
         bottom.axvspan(x[0], x[min(warmup, len(x)) - 1], color="0.85",
                        label=f"warm-up ({warmup} steps, not in the MSE)")
@@ -282,6 +292,9 @@ def plot_forecast(r, path):
     if "ar_forecast" in r:
         ax.plot(x[k - 1:], np.r_[seed[-1], r["ar_forecast"]], color=COLORS["ar"], lw=1.2,
                 ls=":", label=f"{ar_label(r)}, fed its own output")
+    if "poly_forecast" in r:
+        ax.plot(x[k - 1:], np.r_[seed[-1], r["poly_forecast"]], color=COLORS["poly"], lw=1.2,
+                ls="-.", label=f"{poly_label(r)}, fed its own output")
     if "drift_forecast" in r:
         ax.plot(x[k - 1:], np.r_[seed[-1], r["drift_forecast"]], color=COLORS["baseline"],
                 lw=1, ls="--", label="drift line")
@@ -290,6 +303,8 @@ def plot_forecast(r, path):
     ax.set_ylabel(str(r["y_label"]))
     ar = (f", AR({int(r['ar_order'])}) {float(r['ar_forecast_rmse']):.3g}"
           if "ar_forecast_rmse" in r else "")
+    if "poly_forecast_rmse" in r:
+        ar += f", polynomial {float(r['poly_forecast_rmse']):.3g}"
     if "drift_forecast" in r:                  # a CSV series: the drift line drawn
         ar += f", drift line {float(r['drift_rmse']):.3g}"
     if int(r["warmup"]):
@@ -589,23 +604,58 @@ def one_axes(height=4.2, **margins):
 
 
 def plot_horizon(r, path):
-    """RMSE against the forecast horizon over every origin in the held-out rows."""
-    fig, ax = one_axes()
+    """RMSE against the forecast horizon over every origin in the held-out rows; below,
+    when measured, how often the 80% interval held the truth at each horizon."""
+    cover = "horizon_coverage_80" in r
+    fig = Figure(figsize=(8, 7 if cover else 4.2))
+    fig.subplots_adjust(**dict(MARGINS, top=0.92 if cover else 0.88, bottom=0.08 if cover
+                               else 0.12, hspace=0.32))
+    ax, *below = fig.subplots(2 if cover else 1, 1, squeeze=False)[:, 0]
     h = r["horizon"]
-    for key, color, style, label in (("horizon_network", COLORS["prediction"], "o-", "network"),
-                                     ("horizon_linear", COLORS["ar"], "s:", ar_label(r)),
-                                     ("horizon_persistence", COLORS["baseline"], "^--",
-                                      "same as last value")):
+    lines = [("horizon_network", COLORS["prediction"], "o-", "network"),
+             ("horizon_linear", COLORS["ar"], "s:", ar_label(r)),
+             ("horizon_persistence", COLORS["baseline"], "^--", "same as last value")]
+    if "horizon_poly" in r:
+        lines.insert(2, ("horizon_poly", COLORS["poly"], "d-.", poly_label(r)))
+    for key, color, style, label in lines:
         ax.plot(h, r[key], style, color=color, ms=4, lw=1.5, label=label)
     ax.set_xlabel("steps ahead (horizon)")
     ax.set_ylabel(f"RMSE ({r['y_label']})")
     ax.set_xticks(h if len(h) <= 20 else h[::2])
     ax.set_title(f"{model_label(r)}, forecasts from each of {int(r['horizon_origins'])} origins "
                  f"in the held-out rows:\nRMSE by steps ahead", fontsize="medium")
-    headroom(ax, 0.2)
-    ax.legend(loc="upper center", ncol=3, fontsize="small")
+    headroom(ax, 0.3)
+    ax.legend(loc="upper center", ncol=2, fontsize="small")
     ax.grid(True, alpha=0.3)
+    if cover:
+        plot_coverage(below[0], r)
     save_figure(fig, path)
+
+
+def plot_coverage(ax, r):
+    """The 80% interval's coverage by horizon, with its binomial 95% interval."""
+    for name, color, shift, label in (
+            ("horizon_coverage", COLORS["prediction"], -0.12, "the test's network"),
+            ("ahead_horizon_coverage", COLORS["seed"], 0.12,
+             "--ahead's, trained the same way on all but the held-out rows")):
+        if f"{name}_80" not in r:
+            continue
+        c, lo, hi = (100 * np.asarray(r[f"{name}_{k}"], dtype=float)
+                     for k in ("80", "lower", "upper"))
+        ax.errorbar(np.asarray(r[f"{name}_h"]) + shift, c, yerr=[c - lo, hi - c], fmt="o",
+                    color=color, ms=4, capsize=2, lw=1, label=label)
+    ax.axhline(80, color="black", lw=0.8, ls=":")
+    ax.axhspan(70, 90, color="0.9", zorder=0, label="70% to 90%")
+    h = r["horizon_coverage_h"]
+    ax.set_xticks(h if len(h) <= 20 else h[::2])
+    ax.set_ylim(0, 105)
+    ax.set_xlabel("steps ahead (horizon)")
+    ax.set_ylabel("held by the 80% interval (%)")
+    ax.set_title(f"how often the 80% interval held the true value, from "
+                 f"{int(r['horizon_coverage_origins'])} origins (bars: 95% binomial interval)",
+                 fontsize="medium")
+    ax.legend(loc="lower left", fontsize="small", ncol=2)
+    ax.grid(True, alpha=0.3)
 
 
 def plot_ahead(r, path):
@@ -629,6 +679,10 @@ def plot_ahead(r, path):
     coverage = (f";\nsimulated from the end of the training part, it held "
                 f"{100 * float(r['coverage_80']):.0f}% of the held-out rows"
                 if "coverage_80" in r else "")
+    if "ahead_horizon_coverage_80" in r:       # measured on the same recipe, held-out rows
+        c = 100 * np.asarray(r["ahead_horizon_coverage_80"], dtype=float)[:5]
+        coverage = (f";\nthe same recipe on all but the held-out rows: it held "
+                    f"{c.min():.0f}% to {c.max():.0f}% of them 1 to {len(c)} steps ahead")
     ax.set_title(f"{model_label(r)}, trained on every row: the next {len(fc)} steps with the "
                  f"80% interval of 500 futures{coverage}", fontsize="medium")
     headroom(ax)

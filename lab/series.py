@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 import rnn_cos
-from lab import limits, linear, plumbing
+from lab import limits, linear, plumbing, poly
 from lab.cells import CELLS, batched_step
 from lab.csvfile import SeriesData, format_date, parse_date, read_csv_column
 from lab.linear import ar_changes, choose_ar, diebold_mariano
@@ -47,6 +47,8 @@ MAX_HORIZON = 20     # the rolling-origin forecasts reach at most this many step
 CHECK_BUDGET = 1_000_000
 MAX_ORIGINS = 200
 COVERED = 1000
+COVER_ORIGINS = 60   # the coverage of the interval by horizon: at most 60 origins ...
+COVER_PATHS = 200    # ... with 200 futures each
 HIDDEN_SIZES = (16, 32)  # without --hidden, both are tried
 MAGNITUDE = (1e-100, 1e100)  # the values' largest magnitude must lie between these
 
@@ -326,26 +328,28 @@ def train_and_test(model, args):
         results["single_rmse"] = rmse(
             one_step(model, [as_member(t, prepared, t["best"])], y)[rows], y[rows])
         # how often the 80% interval of --ahead, simulated from the end of the training
-        # part, holds the held-out rows
+        # part, holds the held-out rows; and by horizon, over rolling origins
         covered = min(n - n_train, COVERED)
         lower, upper = interval(model, members, y, n_train, covered,
-                                np.random.default_rng(data_seed))
+                                np.random.default_rng(data_seed), warmup=args.steps)
         held = y[n_train:n_train + covered]
         pad = np.full(n - n_train - covered, np.nan)          # past COVERED: not simulated
+        by_h = coverage_by_horizon(model, members, y, n_train,
+                                   np.random.default_rng(data_seed), args.steps)
         results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
                        coverage_rows=covered, test_lower=np.r_[lower, pad],
-                       test_upper=np.r_[upper, pad])
+                       test_upper=np.r_[upper, pad], **coverage_arrays("horizon_coverage", by_h))
         # the network again, on every row, for the future (not after a Ctrl-C: a
         # forecast from a network trained part of the way would pass for the real one)
         future = None
         if args.ahead and not run.stop.requested:
             run.stop.hard = False                 # its training stops as the others do
             future = ahead(model, args, y, x, about_x, chosen, init_seed,
-                           data_seed, run)
+                           data_seed, run, n_train)
         if future is not None:
-            future_x, fc, lo, hi, future_text = future
+            future_x, fc, lo, hi, future_text, ahead_cover = future
             results.update(ahead_x=future_x, ahead_forecast=fc, ahead_lower=lo,
-                           ahead_upper=hi)
+                           ahead_upper=hi, **coverage_arrays("ahead_horizon_coverage", ahead_cover))
         _, mean, std = prepared[d]
         results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
                        val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
@@ -367,11 +371,15 @@ def train_and_test(model, args):
         npz = run.save(params, t["losses"], results, settings, saved,
                        loss_note="normalised units",
                        iterations=sum(len(c["losses"]) for c in tried), stopped=stopped,
-                       more_metrics=dict(candidates=table, horizon_rmse=dict(
-                           horizons=results["horizon"].tolist(),
-                           origins=results["horizon_origins"],
-                           **{k: results[f"horizon_{k}"].tolist()
-                              for k in ("network", "linear", "persistence")})))
+                       more_metrics=dict(
+                           candidates=table, horizon_rmse=dict(
+                               horizons=results["horizon"].tolist(),
+                               origins=results["horizon_origins"],
+                               **{k: results[f"horizon_{k}"].tolist()
+                                  for k in ("network", "linear", "poly", "persistence")}),
+                           coverage_80_by_horizon=by_h,
+                           **({} if future is None else
+                              dict(ahead_coverage_80_by_horizon=future[-1]))))
         if future is not None:
             path = os.path.join(args.out, "forecast.csv")
             write_forecast(path, future_text, fc, lo, hi)
@@ -457,89 +465,127 @@ def linear_model(y, n_fit, n_train):
     changes, each p by AIC; the one kept is the one with the lower one-step RMSE on the
     validation rows [n_fit, n_train) when fitted on the fit rows, as the network's
     representation is chosen. Returns {False: levels, True: changes}, each (p, coef)
-    refitted on the whole training part, and the representation chosen."""
+    refitted on the whole training part, the representation chosen, and its
+    validation RMSE."""
     val_rows = np.arange(n_fit, n_train)
     on_fit = {False: choose_ar(y[:n_fit]), True: ar_changes(y[:n_fit])}
     val = {d: rmse(linear.predict(coef, y, val_rows, d), y[val_rows])
            for d, (_, coef) in on_fit.items()}
     chosen = min(val, key=lambda d: (val[d], d))
-    return {False: choose_ar(y[:n_train]), True: ar_changes(y[:n_train])}, chosen
+    return {False: choose_ar(y[:n_train]), True: ar_changes(y[:n_train])}, chosen, val[chosen]
 
 
 def evaluate(model, members, y, x, n_fit, n_train):
     """On the held-out rows y[n_train:], in the original units: the network's one-step
     predictions (it reads the true series from its start, h = 0 at the first row) next
-    to 'same as last value' and the linear model (linear_model: AR(p) on the levels or
-    on the changes, chosen on the validation rows), with a Diebold-Mariano test of the
-    network against the linear model; members: the network, or the networks whose
-    predictions are averaged; and the forecasts from the end of the training
-    part: the network's, the linear model's and the drift line's (the last training
-    value plus the mean change of the training part per step)."""
+    to 'same as last value', the linear model (linear_model: AR(p) on the levels or
+    on the changes, chosen on the validation rows) and the polynomial autoregression
+    (lab/poly.py: levels or changes, order and degree chosen on the validation rows),
+    with Diebold-Mariano tests of the network against the linear model and against
+    the better of the two window models on the validation rows; members: the network,
+    or the networks whose predictions are averaged; and the forecasts from the end of
+    the training part: the network's, the window models' and the drift line's (the last
+    training value plus the mean change of the training part per step). Every RMSE is
+    also given over the training part's standard deviation (*_nrmse)."""
     rows = np.arange(n_train, len(y))
     targets = y[rows]
     predictions = one_step(model, members, y)[rows]
-    # the linear model and the test work in units of the training part's spread, so
+    # the window models and the tests work in units of the training part's spread, so
     # that no sum of squares overflows or underflows whatever the series' magnitude
     unit = float(np.mean(y[:n_train])), float(np.std(y[:n_train]))    # (centre, spread)
     yn = (y - unit[0]) / unit[1]
-    ars, ar_diff = linear_model(yn, n_fit, n_train)
-    both = {d: linear.predict(coef, yn, rows, d) * unit[1] + unit[0]
-            for d, (_, coef) in ars.items()}
+    back = lambda v: np.asarray(v) * unit[1] + unit[0]               # noqa: E731
+    ars, ar_diff, ar_val = linear_model(yn, n_fit, n_train)
+    both = {d: back(linear.predict(coef, yn, rows, d)) for d, (_, coef) in ars.items()}
     p, coef = ars[ar_diff]
     ar = both[ar_diff]
+    pm, poly_val = poly.choose(yn, n_fit, n_train)
+    pp = back(pm.one_step(yn, rows))
+    window = "poly" if poly_val < ar_val else "linear"     # the better on validation
+    wp = pp if window == "poly" else ar
     dm_stat, dm_pvalue = diebold_mariano((predictions - targets) / unit[1],
                                          (ar - targets) / unit[1])
-    network_better_rows = int(np.sum((predictions - targets) ** 2 < (ar - targets) ** 2))
+    dmw_stat, dmw_pvalue = diebold_mariano((predictions - targets) / unit[1],
+                                           (wp - targets) / unit[1])
+    better = lambda other: int(np.sum((predictions - targets) ** 2 < (other - targets) ** 2))  # noqa: E731
     fc = forecast(model, members, y, n_train, len(rows))
-    ar_fc = linear.iterate(coef, yn[:n_train], len(rows), ar_diff) * unit[1] + unit[0]
+    ar_fc = back(linear.iterate(coef, yn[:n_train], len(rows), ar_diff))
+    poly_fc = back(pm.iterate(yn[:n_train], len(rows)))
     steps = np.arange(1, len(rows) + 1)
     drift = y[n_train - 1] + steps * (y[n_train - 1] - y[0]) / (n_train - 1)
-    tolerance = VALID_FRACTION * float(np.std(y))
-    by_horizon = rolling_origin(model, members, y, n_train, ar_diff, coef, unit)
-    return dict(horizon=np.array(by_horizon["horizons"]),
-                horizon_network=np.array(by_horizon["network"]),
-                horizon_linear=np.array(by_horizon["linear"]),
-                horizon_persistence=np.array(by_horizon["persistence"]),
-                horizon_origins=by_horizon["origins"],
-                test_x=x[n_train - 1:], test_inputs=y[rows - 1], test_targets=targets,
-                test_predictions=predictions, test_mse=rmse(predictions, targets) ** 2,
-                test_rmse=rmse(predictions, targets), baseline_rmse=rmse(y[rows - 1], targets),
-                ar_predictions=ar, ar_rmse=rmse(ar, targets), ar_order=p, ar_diff=ar_diff,
-                ar_levels_rmse=rmse(both[False], targets),
-                ar_changes_rmse=rmse(both[True], targets),
-                ar_levels_order=ars[False][0], ar_changes_order=ars[True][0],
-                dm_stat=dm_stat, dm_pvalue=dm_pvalue, network_better_rows=network_better_rows,
-                series_variance=float(np.var(y)),
-                forecast_x=x, forecast_seed=y[:n_train], forecast_true=targets,
-                forecast=fc, forecast_rmse=rmse(fc, targets), ar_forecast=ar_fc,
-                ar_forecast_rmse=rmse(ar_fc, targets), drift_forecast=drift,
-                drift_rmse=rmse(drift, targets), valid_tolerance=tolerance,
-                valid_steps=valid_steps(fc, targets, tolerance),
-                ar_valid_steps=valid_steps(ar_fc, targets, tolerance))
+    tolerance = VALID_FRACTION * unit[1]             # of the training part's spread
+    by_horizon = rolling_origin(model, members, y, n_train, ar_diff, coef, unit, pm)
+    r = dict(horizon=np.array(by_horizon["horizons"]),
+             **{f"horizon_{k}": np.array(by_horizon[k])
+                for k in ("network", "linear", "poly", "persistence")},
+             horizon_origins=by_horizon["origins"],
+             test_x=x[n_train - 1:], test_inputs=y[rows - 1], test_targets=targets,
+             test_predictions=predictions, test_mse=rmse(predictions, targets) ** 2,
+             test_rmse=rmse(predictions, targets), baseline_rmse=rmse(y[rows - 1], targets),
+             ar_predictions=ar, ar_rmse=rmse(ar, targets), ar_order=p, ar_diff=ar_diff,
+             ar_val_rmse=ar_val * unit[1],
+             ar_levels_rmse=rmse(both[False], targets),
+             ar_changes_rmse=rmse(both[True], targets),
+             ar_levels_order=ars[False][0], ar_changes_order=ars[True][0],
+             poly_predictions=pp, poly_rmse=rmse(pp, targets), poly_order=pm.p,
+             poly_degree=pm.degree, poly_diff=pm.changes, poly_terms=len(pm.coef),
+             poly_val_rmse=poly_val * unit[1], window_model=window,
+             dm_stat=dm_stat, dm_pvalue=dm_pvalue, network_better_rows=better(ar),
+             dm_window_stat=dmw_stat, dm_window_pvalue=dmw_pvalue,
+             network_better_window_rows=better(wp),
+             series_variance=float(np.var(y)), train_std=unit[1],
+             forecast_x=x, forecast_seed=y[:n_train], forecast_true=targets,
+             forecast=fc, forecast_rmse=rmse(fc, targets), ar_forecast=ar_fc,
+             ar_forecast_rmse=rmse(ar_fc, targets), poly_forecast=poly_fc,
+             poly_forecast_rmse=rmse(poly_fc, targets), drift_forecast=drift,
+             drift_rmse=rmse(drift, targets), valid_tolerance=tolerance,
+             valid_steps=valid_steps(fc, targets, tolerance),
+             ar_valid_steps=valid_steps(ar_fc, targets, tolerance),
+             poly_valid_steps=valid_steps(poly_fc, targets, tolerance))
+    for k in ("test", "baseline", "ar", "poly", "forecast", "ar_forecast", "poly_forecast"):
+        r[f"{k}_nrmse"] = r[f"{k}_rmse"] / unit[1]
+    return r
 
 
-def rolling_origin(model, members, y, n_train, ar_diff, ar_coef, unit=(0.0, 1.0)):
+def rolling_origin(model, members, y, n_train, ar_diff, ar_coef, unit=(0.0, 1.0), pm=None):
     """Forecasts from every origin in the held-out part, as forecasters evaluate them:
     from each row t0 = n_train, ..., n - h, knowing y[:t0], forecast rows t0..t0+h-1
     (h = min(MAX_HORIZON, half the held-out rows)) with the network on its own, the
-    linear model on its own (its coefficients are of y in units `unit`: (y - centre) /
-    spread) and 'same as last value'. Returns the horizons 1..h and the
-    RMSE of each forecaster at each horizon over the origins, as a dict."""
+    linear model on its own, the polynomial model pm on its own (the coefficients of
+    both are of y in units `unit`: (y - centre) / spread) and 'same as last value'.
+    Returns the horizons 1..h and the RMSE of each forecaster at each horizon over
+    the origins, as a dict."""
     n = len(y)
-    h = min(MAX_HORIZON, (n - n_train) // 2)
-    origins = np.arange(n_train, n - h + 1)
-    if len(origins) > MAX_ORIGINS:                       # a long series: evenly spread
-        origins = origins[np.round(np.linspace(0, len(origins) - 1, MAX_ORIGINS)).astype(int)]
+    h = horizon(n, n_train)
+    origins = origins_of(n, n_train, h)
     truth = np.array([y[t0:t0 + h] for t0 in origins])                 # (origins, h)
+    yn = (y - unit[0]) / unit[1]
     paths = {
         "network": simulate(model, members, y, origins, h),
-        "linear": [linear.iterate(ar_coef, (y[:t0] - unit[0]) / unit[1], h, ar_diff)
-                   * unit[1] + unit[0] for t0 in origins],
+        "linear": [linear.iterate(ar_coef, yn[:t0], h, ar_diff) * unit[1] + unit[0]
+                   for t0 in origins],
         "persistence": [np.full(h, y[t0 - 1]) for t0 in origins]}
+    if pm is not None:
+        paths["poly"] = pm.iterate([yn[:t0] for t0 in origins], h) * unit[1] + unit[0]
     out = {"horizons": list(range(1, h + 1)), "origins": len(origins)}
     for name, p in paths.items():
         out[name] = np.sqrt(np.mean((np.array(p) - truth) ** 2, axis=0)).tolist()
     return out
+
+
+def horizon(n, n_train):
+    """How far ahead the rolling-origin forecasts reach: MAX_HORIZON steps, or half
+    the held-out rows."""
+    return min(MAX_HORIZON, (n - n_train) // 2)
+
+
+def origins_of(n, n_train, h, most=MAX_ORIGINS):
+    """The rows t0 = n_train, ..., n - h the forecasts start from (at most `most`,
+    evenly spread)."""
+    origins = np.arange(n_train, n - h + 1)
+    if len(origins) > most:                              # a long series: evenly spread
+        origins = origins[np.round(np.linspace(0, len(origins) - 1, most)).astype(int)]
+    return origins
 
 
 # ---------------------------------------------------------------------------------------
@@ -619,50 +665,113 @@ def advance(step, members, states, now, before):
     return new, np.mean(guesses, axis=0)
 
 
-def interval(model, members, y, start, n_future, rng, paths=PATHS):
+def residuals(model, members, known, warmup=0):
+    """The one-step errors of the network on the rows `known`, in y's units, after the
+    first `warmup` rows (read from h = 0, its first errors are not those of a network
+    in the middle of a series: they are left out of the pool the noise is drawn from)."""
+    errors = (known - one_step(model, members, known))[warmup:]
+    return errors[np.isfinite(errors)]
+
+
+def interval(model, members, y, start, n_future, rng, paths=PATHS, warmup=0, pool=None):
     """The 80% interval of the values y[start:start + n_future], from `paths` futures
-    simulated after y[:start]; the noise is drawn from the one-step errors on the rows
-    before start. Returns (lower, upper), each (n_future,), in y's units."""
-    known = y[:start]
-    errors = known - one_step(model, members, known)
-    residuals = errors[np.isfinite(errors)]
-    noise = rng.choice(residuals, size=(paths, n_future))
+    simulated after y[:start]; the noise is drawn from `pool`, by default the one-step
+    errors on the rows before start after the warm-up. Returns (lower, upper), each
+    (n_future,), in y's units."""
+    if pool is None:
+        pool = residuals(model, members, y[:start], warmup)
+    noise = rng.choice(pool, size=(paths, n_future))
     futures = simulate(model, members, y, np.full(paths, start), n_future, noise)
     lower, upper = np.percentile(futures, INTERVAL, axis=0)
     return lower, upper
 
 
-def ahead(model, args, y, x, about, chosen, init_seed, data_seed, run):
-    """Train the chosen network again on every row (its representation, hidden size and
-    the number of iterations kept; each of them when their average was chosen), and
-    forecast args.ahead steps past the last, with the 80% interval. Returns (x of the
-    future, forecast, lower, upper, the x as text), or None when Ctrl-C stopped the
-    training."""
-    n, members = len(y), []
+def coverage_by_horizon(model, members, y, n_train, rng, warmup=0, paths=COVER_PATHS):
+    """How often the 80% interval holds the truth, by horizon, over rolling origins in
+    the held-out rows (those of rolling_origin, at most COVER_ORIGINS of them): from
+    each origin t0, `paths` futures simulated after y[:t0] with noise drawn from the
+    one-step errors on the training rows y[:n_train] only (after the warm-up), and at
+    each horizon whether y is within their 10th and 90th percentiles. Returns a dict:
+    horizons, coverage, the binomial 95% interval of each (Wilson's; the origins
+    overlap, so the bounds are a guide, not exact), and the number of origins."""
+    n = len(y)
+    h = horizon(n, n_train)
+    origins = origins_of(n, n_train, h, COVER_ORIGINS)
+    pool = residuals(model, members, y[:n_train], warmup)
+    inside = []
+    for t0 in origins:
+        lower, upper = interval(model, members, y, t0, h, rng, paths, pool=pool)
+        truth = y[t0:t0 + h]
+        inside.append((truth >= lower) & (truth <= upper))
+    k, m = np.sum(inside, axis=0), len(origins)
+    low, high = wilson(k, m)
+    return dict(horizons=list(range(1, h + 1)), coverage=(k / m).tolist(),
+                lower=low.tolist(), upper=high.tolist(), origins=m)
+
+
+def wilson(k, m, z=1.959964):
+    """Wilson's score interval for a proportion k / m (95% with z = 1.96): the
+    p with |k - m p| <= z sqrt(m p (1 - p)). Returns (lower, upper)."""
+    k = np.asarray(k, dtype=float)
+    centre = (k + z * z / 2) / (m + z * z)
+    half = z * np.sqrt(k * (m - k) / m + z * z / 4) / (m + z * z)
+    return centre - half, centre + half
+
+
+def retrain(model, args, y, chosen, init_seed, data_seed, run, n_rows):
+    """The chosen network (each network of the average) trained again on y[:n_rows]:
+    its representation, hidden size and the number of iterations kept. Returns the
+    members, or None when Ctrl-C stopped the training."""
+    members, seen_rows = [], y[:n_rows]
     for c in chosen:
-        z, mean, std = representation(y, n, c["diff"])
+        z, mean, std = representation(seen_rows, n_rows, c["diff"])
         which = "" if len(chosen) == 1 else (f" ({'changes' if c['diff'] else 'levels'}, "
                                              f"{c['hidden']} hidden units)")
-        run.next_progress(f"again on all {n} rows{which}, {c['best']:,} iterations (the "
-                          f"number kept):")
+        rows = (f"all {n_rows} rows" if n_rows == len(y) else
+                f"the first {n_rows} rows (to measure the interval on the last {len(y) - n_rows})")
+        run.next_progress(f"again on {rows}{which}, {c['best']:,} iterations (the number "
+                          f"kept):")
         params = model.init_params(c["hidden"], np.random.default_rng(init_seed))
-        seen = z[:n - 1] if c["diff"] else z
+        seen = z[:n_rows - 1] if c["diff"] else z
         rnn_cos.train(model, params, SeriesData(seen, seed=data_seed),
                       max(c["best"], 1), args.steps, args.lr, model.init_state(c["hidden"]),
                       args.hprev, args.anneal, progress=run.progress, stop=run.stop)
         if run.stop.requested:
             return None
         members.append(Member(params, c["diff"], mean, std))
+    return members
+
+
+def ahead(model, args, y, x, about, chosen, init_seed, data_seed, run, n_train):
+    """Train the chosen network again on every row (retrain), and forecast args.ahead
+    steps past the last, with the 80% interval; first, the same network trained the
+    same way on all but the held-out rows, whose interval is measured on them
+    (coverage_by_horizon). Returns (x of the future, forecast, lower, upper, the x as
+    text, that coverage), or None when Ctrl-C stopped a training."""
+    n = len(y)
+    check = retrain(model, args, y, chosen, init_seed, data_seed, run, n_train)
+    members = check and retrain(model, args, y, chosen, init_seed, data_seed, run, n)
+    if not members:
+        return None
     run.stop.hard = True                          # the simulation: a Ctrl-C stops at once
+    coverage = coverage_by_horizon(model, check, y, n_train,
+                                   np.random.default_rng(data_seed), args.steps)
     fc = forecast(model, members, y, n, args.ahead)
     lower, upper = interval(model, members, y, n, args.ahead,
-                            np.random.default_rng(data_seed))
+                            np.random.default_rng(data_seed), warmup=args.steps)
     step = float(np.median(np.diff(x)))
     future = x[-1] + step * np.arange(1, args.ahead + 1)
     kind = about.get("x")
     text = ([format_date(v, kind == "month") for v in future] if kind in ("month", "date")
             else [f"{v:.10g}" for v in future])
-    return future, fc, lower, upper, text
+    return future, fc, lower, upper, text, coverage
+
+
+def coverage_arrays(name, c):
+    """coverage_by_horizon's dict as arrays of the .npz (for the figures)."""
+    return {f"{name}_h": np.array(c["horizons"]), f"{name}_80": np.array(c["coverage"]),
+            f"{name}_lower": np.array(c["lower"]), f"{name}_upper": np.array(c["upper"]),
+            f"{name}_origins": c["origins"]}
 
 
 def write_forecast(path, text, fc, lower, upper):
@@ -690,6 +799,7 @@ def summary(r, hidden, n_held_out, chosen):
                (False, True): f"{what} with {size} (chosen on the validation rows)",
                (False, False): f"{what} with {size}"}[tuple(map(bool, chosen))]
     ar_name = f"AR({r['ar_order']}) on the {'changes' if r['ar_diff'] else 'levels'}"
+    poly_name = poly.label(r)
     if r["networks"] > 1:
         network = (f"the average of the {r['networks']} candidates' predictions, each with "
                    f"the weights it kept: validation RMSE {r['average_val_rmse']:.4g}, "
@@ -700,24 +810,26 @@ def summary(r, hidden, n_held_out, chosen):
         network = (f"network on {network}; weights of iteration {r['best_iteration']:,}, "
                    f"validation RMSE {r['val_rmse']:.4g}")
     line = (f"held-out one-step RMSE over {n_held_out} rows: network {net:.4g}, linear "
-            f"{ar_name} {ar:.4g}, 'same as last value' {same:.4g}  ({network}; the linear "
-            f"model's levels or changes chosen on the validation rows too)\n"
+            f"{ar_name} {ar:.4g}, {poly_name} {r['poly_rmse']:.4g}, 'same as last value' "
+            f"{same:.4g}  ({network}; the window models' form chosen on the validation "
+            f"rows too)\n"
+            f"over the training rows' standard deviation ({r['train_std']:.4g}): network "
+            f"{r['test_nrmse']:.3g}, linear {r['ar_nrmse']:.3g}, polynomial "
+            f"{r['poly_nrmse']:.3g}, 'same as last value' {r['baseline_nrmse']:.3g}\n"
             f"forecast of the held-out rows from the end of the training part: RMSE "
-            f"network {r['forecast_rmse']:.4g}, {ar_name} {r['ar_forecast_rmse']:.4g}, drift "
-            f"line {r['drift_rmse']:.4g}; valid for {r['valid_steps']} steps (network) and "
-            f"{r['ar_valid_steps']} (linear model), until the error first exceeds "
-            f"{r['valid_tolerance']:.3g}, 10% of the series' standard deviation")
-    p = r["dm_pvalue"]
-    rows = (f"the network's error is the smaller on {r['network_better_rows']} of the "
-            f"{n_held_out} rows")
-    if not np.isfinite(p) or p >= 0.05:
-        line += (f"\nthe network and the linear model are not significantly different one "
-                 f"step ahead (Diebold-Mariano {p_text(p)}; {rows})")
-    else:
-        better = "network" if net < ar else f"linear model, {ar_name},"
-        line += (f"\nthe {better} is significantly better one step ahead (Diebold-Mariano "
-                 f"{p_text(p)}; {rows}): its RMSE is "
-                 f"{100 * (1 - min(net, ar) / max(net, ar)):.0f}% lower")
+            f"network {r['forecast_rmse']:.4g}, {ar_name} {r['ar_forecast_rmse']:.4g}, "
+            f"polynomial {r['poly_forecast_rmse']:.4g}, drift line {r['drift_rmse']:.4g}; "
+            f"valid for {r['valid_steps']} steps (network), {r['ar_valid_steps']} (linear) "
+            f"and {r['poly_valid_steps']} (polynomial), until the error first exceeds "
+            f"{r['valid_tolerance']:.3g}, 10% of the training rows' standard deviation")
+    line += "\n" + test_line(net, ar, r["dm_pvalue"], r["network_better_rows"], n_held_out,
+                             f"the linear model, {ar_name},", "the linear model")
+    if r["window_model"] == "poly":
+        line += "\n" + test_line(net, r["poly_rmse"], r["dm_window_pvalue"],
+                                 r["network_better_window_rows"], n_held_out,
+                                 f"the polynomial model, {poly_name},",
+                                 "the polynomial model (the better window model on the "
+                                 "validation rows)")
     other = r["ar_changes_rmse"] if not r["ar_diff"] else r["ar_levels_rmse"]
     if other < net:
         line += (f"\nAR on the {'levels' if r['ar_diff'] else 'changes'} ({other:.4g}), not "
@@ -729,7 +841,35 @@ def summary(r, hidden, n_held_out, chosen):
              f"{100 * r['coverage_80']:.0f}% of the "
              + (f"{n_held_out} held-out rows" if covered == n_held_out else
                 f"first {covered} held-out rows (of {n_held_out})"))
+    if "horizon_coverage_80" in r:
+        line += "\n" + coverage_line(r, "horizon_coverage", "the test's network")
+    if "ahead_horizon_coverage_80" in r:
+        line += "\n" + coverage_line(r, "ahead_horizon_coverage", "--ahead's network, trained "
+                                      "the same way on all but the held-out rows")
     return line
+
+
+def test_line(net, other, p, rows_better, n, name, plain):
+    """One line of a Diebold-Mariano test of the network against another model."""
+    rows = f"the network's error is the smaller on {rows_better} of the {n} rows"
+    if not np.isfinite(p) or p >= 0.05:
+        return (f"the network and {plain} are not significantly different one step "
+                f"ahead (Diebold-Mariano {p_text(p)}; {rows})")
+    better = "the network" if net < other else name
+    return (f"{better} is significantly better one step ahead (Diebold-Mariano "
+            f"{p_text(p)}; {rows}): its RMSE is {100 * (1 - min(net, other) / max(net, other)):.0f}% "
+            f"lower")
+
+
+def coverage_line(r, name, whose):
+    """The interval's coverage by horizon, at the first horizons, in words."""
+    h, c = np.asarray(r[f"{name}_h"]), np.asarray(r[f"{name}_80"])
+    lo, hi = np.asarray(r[f"{name}_lower"]), np.asarray(r[f"{name}_upper"])
+    shown = ", ".join(f"{int(k)}: {100 * v:.0f}% [{100 * a:.0f}, {100 * b:.0f}]"
+                      for k, v, a, b in zip(h[:5], c[:5], lo[:5], hi[:5]))
+    return (f"the 80% interval of {whose}, from {int(r[f'{name}_origins'])} origins in the "
+            f"held-out rows, held by horizon {shown} (95% interval)"
+            + (f"; at {int(h[-1])} steps {100 * c[-1]:.0f}%" if len(h) > 5 else ""))
 
 
 def p_text(p):

@@ -20,7 +20,12 @@ Writes to --out:
                ar_rmse, ar_diff (the linear model on the changes), valid_steps and
                ar_valid_steps (how long each forecast stays within 10% of the series'
                standard deviation), coverage_80 (of the 80% interval on the held-out
-               rows), dm_pvalue (network against the linear model), drift_rmse, choice
+               rows), dm_pvalue (network against the linear model), drift_rmse,
+               poly_rmse and poly_model (the polynomial autoregression), dm_window_pvalue
+               (network against the better window model on validation), test_nrmse,
+               ar_nrmse and poly_nrmse (over the training rows' standard deviation),
+               poly_forecast_rmse, coverage_80_h1 and _h5 (the interval's coverage at 1
+               and 5 steps over rolling origins), choice
                (what the validation rows chose: levels or differences, and the hidden
                size unless it was given, or the average of the candidates) and
                best_iteration; seconds. Run again, the same command redoes nothing, a
@@ -45,7 +50,7 @@ from contextlib import redirect_stderr
 import numpy as np
 
 import rnn_cos
-from lab import plumbing, runner, series
+from lab import plumbing, poly, runner, series
 from lab.cells import CELLS
 
 NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet", "cell"}  # the sweep's own
@@ -53,13 +58,17 @@ PARSERS = (plumbing.build_parser(rnn_cos), series.build_parser())  # the cosine'
 ACTIONS = {a.dest: a for p in PARSERS for a in p._actions if a.dest not in NOT_VARIED}
 OPTIONS = list(ACTIONS)      # every option of the cosine scripts and of the CSV mode
 METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
-SERIES_METRICS = ("test_rmse", "ar_rmse", "same_rmse")      # one-step RMSE against baselines
+SERIES_METRICS = ("test_rmse", "ar_rmse", "poly_rmse", "same_rmse")  # one-step RMSE, baselines
 COSINE_METRICS = ("ar_mse", "ar_forecast_rmse", "val_mse")  # the linear model; validation
 VALID_METRICS = ("valid_steps", "ar_valid_steps", "coverage_80", "dm_pvalue",
-                 "drift_rmse")                             # --csv: forecasts, significance
+                 "drift_rmse", "dm_window_pvalue", "test_nrmse", "ar_nrmse", "poly_nrmse",
+                 "poly_forecast_rmse")
+COVERAGE_METRICS = ("coverage_80_h1", "coverage_80_h5")   # --csv: by horizon                             # --csv: forecasts, significance
 KEY = ["cell", *OPTIONS, "seed", "iters"]          # what a run was asked to do
 COLUMNS = [*KEY, *runner.FINGERPRINT, "status", *METRICS, "true_period", *COSINE_METRICS,
-           "same_rmse", "ar_rmse", "ar_diff", *VALID_METRICS, "choice", "best_iteration",
+           "same_rmse", "ar_rmse", "ar_diff", "poly_rmse", "poly_model", *VALID_METRICS,
+           *COVERAGE_METRICS,
+           "choice", "best_iteration",
            "seconds"]
 
 
@@ -139,6 +148,18 @@ def settings_of(module, argv):
         message = err.getvalue().strip().split(": error: ", 1)[-1].removesuffix(
             plumbing.SEE_HELP)
         raise ValueError(f"python -m {module} would refuse {' '.join(argv)}: {message}")
+
+
+def poly_model(m):
+    """The polynomial model a CSV run chose, in words ('' for a cosine run)."""
+    return poly.label(m) if "poly_degree" in m else ""
+
+
+def coverage_columns(m):
+    """The 80% interval's coverage at horizons 1 and 5 over the rolling origins."""
+    c = m.get("coverage_80_by_horizon", {}).get("coverage", [])
+    return {k: text(c[h - 1] if len(c) >= h else None)
+            for k, h in zip(COVERAGE_METRICS, (1, 5))}
 
 
 def choice(metrics, row):
@@ -264,7 +285,9 @@ def run_one(job, out):
                                       else m["baseline_mse"] ** 0.5),
                        ar_rmse=text(m.get("ar_rmse")),
                        ar_diff=text(m.get("ar_diff")),
+                       poly_rmse=text(m.get("poly_rmse")), poly_model=poly_model(m),
                        **{k: text(m.get(k)) for k in COSINE_METRICS + VALID_METRICS},
+                       **coverage_columns(m),
                        choice=choice(m, job["row"]),
                        best_iteration=text(m.get("best_iteration")))
             return row
@@ -307,7 +330,7 @@ def summarise(rows, varied):
         entry["choices"] = sorted({r.get("choice", "") for r in ok} - {""})
         entry["choice_counts"] = {c: sum(r.get("choice") == c for r in ok)
                                   for c in entry["choices"]}
-        for m in METRICS + SERIES_METRICS + COSINE_METRICS + VALID_METRICS:
+        for m in METRICS + SERIES_METRICS + COSINE_METRICS + VALID_METRICS + COVERAGE_METRICS:
             values = np.array([number(r.get(m)) for r in ok])
             values = values[np.isfinite(values)]
             if m == "learned_period" and len(values):
@@ -358,22 +381,31 @@ def markdown(table, varied, command):
                           f"{cosine[0]['same_rmse'][0] ** 2:.2e}."]
     if series:
         heads = ["cell", *varied, "seeds", "one-step RMSE: network", "AR(p)",
-                 "same as last value", "DM p-value", "chosen on validation",
+                 "polynomial AR", "same as last value", "NRMSE: network", "AR(p)",
+                 "polynomial", "DM p-value: AR(p)", "better window model",
+                 "chosen on validation",
                  "forecast RMSE: network", "AR(p)", "drift", "valid steps: network", "AR(p)",
-                 "80% interval coverage"]
+                 "80% interval coverage", "at 1 step", "at 5 steps"]
         lines += ["", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         for e in series:
             chosen = ", ".join(f"{c} {n}x" for c, n in e["choice_counts"].items()) or "-"
             lines.append("| " + " | ".join([*e["config"], seeds(e), cell(e, "test_rmse", ".4g"),
                                              cell(e, "ar_rmse", ".4g"),
+                                             cell(e, "poly_rmse", ".4g"),
                                              cell(e, "same_rmse", ".4g"),
-                                             cell(e, "dm_pvalue", ".2g"), chosen,
+                                             cell(e, "test_nrmse", ".3g"),
+                                             cell(e, "ar_nrmse", ".3g"),
+                                             cell(e, "poly_nrmse", ".3g"),
+                                             cell(e, "dm_pvalue", ".2g"),
+                                             cell(e, "dm_window_pvalue", ".2g"), chosen,
                                              cell(e, "forecast_rmse", ".4g"),
                                              cell(e, "ar_forecast_rmse", ".4g"),
                                              cell(e, "drift_rmse", ".4g"),
                                              cell(e, "valid_steps", ".0f"),
                                              cell(e, "ar_valid_steps", ".0f"),
-                                             cell(e, "coverage_80", ".2f")]) + " |")
+                                             cell(e, "coverage_80", ".2f"),
+                                             cell(e, "coverage_80_h1", ".2f"),
+                                             cell(e, "coverage_80_h5", ".2f")]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -429,7 +461,7 @@ def plot(rows, varied, path):
                            label=f"true period {true[0]:.3f}")
         else:
             ax.set_yscale("log")
-        baselines = {"test_rmse": (("ar_rmse", "s", "AR(p)"),
+        baselines = {"test_rmse": (("ar_rmse", "s", "AR(p)"), ("poly_rmse", "D", "polynomial AR"),
                                    ("same_rmse", "^", "same as last value")),
                      "test_mse": (("ar_mse", "s", "linear AR(p)"),),
                      "forecast_rmse": (("ar_forecast_rmse", "s", "linear AR(p)"),) if cosine

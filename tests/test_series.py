@@ -220,7 +220,8 @@ def test_choices_never_look_at_the_held_out_rows(tmp_path, capsys, hidden):
     rb, mb = run_main(tmp_path / "b", "--csv", b, "--iters", "800", hidden=hidden)
     assert len(ma["candidates"]) == (2 if hidden else 4)
     for key in ("diff", "best_iteration", "val_rmse", "candidates", "networks",
-                "average_val_rmse"):
+                "average_val_rmse", "ar_order", "ar_diff", "ar_val_rmse", "poly_order",
+                "poly_degree", "poly_diff", "poly_val_rmse", "window_model"):
         assert ma[key] == mb[key], key
     assert ma["settings"]["hidden"] == mb["settings"]["hidden"]
     for k in rnn_cos.PARAM_NAMES:
@@ -331,17 +332,30 @@ def test_summary_says_when_the_linear_model_wins():
              best_iteration=5000, val_rmse=12.5, forecast_rmse=40.0, ar_forecast_rmse=35.0,
              valid_steps=3, ar_valid_steps=1, valid_tolerance=4.25, ar_diff=False,
              ar_levels_rmse=18.0, ar_changes_rmse=19.0, drift_rmse=50.0, dm_stat=2.5,
-             dm_pvalue=0.01, networks=1, coverage_80=0.79, network_better_rows=20)
+             dm_pvalue=0.01, networks=1, coverage_80=0.79, network_better_rows=20,
+             poly_rmse=19.0, poly_order=3, poly_degree=2, poly_diff=True, window_model="linear",
+             dm_window_pvalue=0.01, network_better_window_rows=20, poly_forecast_rmse=33.0,
+             poly_valid_steps=2, train_std=40.0, test_nrmse=0.5, ar_nrmse=0.45,
+             poly_nrmse=0.475, baseline_nrmse=0.75)
     text = series.summary(r, 16, 62, chosen=(True, True))
-    assert "network 20, linear AR(9) on the levels 18, 'same as last value' 30" in text
+    assert ("network 20, linear AR(9) on the levels 18, degree-2 AR(3) on the changes 19, "
+            "'same as last value' 30") in text
+    assert ("over the training rows' standard deviation (40): network 0.5, linear 0.45, "
+            "polynomial 0.475, 'same as last value' 0.75") in text
     assert ("the linear model, AR(9) on the levels, is significantly better one step ahead "
             "(Diebold-Mariano p = 0.01; the network's error is the smaller on 20 of the 62 "
             "rows): its RMSE is 10% lower") in text
     assert "differences with 16 hidden units, both chosen on the validation rows" in text
     assert "weights of iteration 5,000, validation RMSE 12.5;" in text
-    assert ("RMSE network 40, AR(9) on the levels 35, drift line 50; valid for 3 steps "
-            "(network) and 1 (linear model), until the error first exceeds 4.25, 10% of the "
-            "series' standard deviation") in text
+    assert ("RMSE network 40, AR(9) on the levels 35, polynomial 33, drift line 50; valid for "
+            "3 steps (network), 1 (linear) and 2 (polynomial), until the error first exceeds "
+            "4.25, 10% of the training rows' standard deviation") in text
+    assert "the polynomial model" not in text          # linear: the better window model
+    r.update(window_model="poly", dm_window_pvalue=0.002, network_better_window_rows=9)
+    assert ("the polynomial model, degree-2 AR(3) on the changes, is significantly better one "
+            "step ahead (Diebold-Mariano p = 0.002; the network's error is the smaller on 9 of "
+            "the 62 rows): its RMSE is 5% lower") in series.summary(r, 16, 62, (True, True))
+    r["window_model"] = "linear"
     assert "AR on the changes (19), not chosen on the validation rows, beats the network too" in text
     assert "the 80% interval, simulated from the end of the training part, held 79% of the 62" in text
     r["dm_pvalue"] = 0.43
@@ -439,7 +453,7 @@ def test_the_linear_model_is_chosen_on_the_validation_rows_only():
     walk = np.cumsum(0.5 + rng.normal(size=300))
     steady = ar_series([0.0, 0.5], 300, seed=1)      # stationary: changes over-difference it
     for y in (walk, steady):
-        ars, chosen = series.linear_model(y, 192, 240)
+        ars, chosen, _ = series.linear_model(y, 192, 240)
         # by hand: each fitted on the 192 fit rows, scored on the 48 validation rows
         p, c = linear.choose_ar(y[:192])
         q, dc = linear.choose_ar(np.diff(y[:192]))
@@ -453,11 +467,11 @@ def test_the_linear_model_is_chosen_on_the_validation_rows_only():
         np.testing.assert_array_equal(ars[False][1], linear.choose_ar(y[:240])[1])
         np.testing.assert_array_equal(ars[True][1], linear.choose_ar(np.diff(y[:240]))[1])
     assert chosen is False                           # the stationary series: the levels
-    ars, chosen = series.linear_model(walk, 192, 240)
+    ars, chosen, _ = series.linear_model(walk, 192, 240)
     # what lies after the training part changes nothing
     other = walk.copy()
     other[240:] = -other[240:] * 10
-    again, chosen_again = series.linear_model(other, 192, 240)
+    again, chosen_again, _ = series.linear_model(other, 192, 240)
     assert chosen_again == chosen
     for d in (False, True):
         np.testing.assert_array_equal(again[d][1], ars[d][1])
@@ -527,6 +541,39 @@ def test_the_interval_of_a_known_ar1_is_the_true_one():
             for s in origins]
     inside = np.mean([lo[0] <= y[s] <= hi[0] for s, (lo, hi) in zip(origins, held)])
     assert 0.70 <= inside <= 0.90, inside
+
+
+def test_the_warm_up_is_left_out_of_the_residuals():
+    # a network that repeats its input: its errors are the changes, by hand
+    y = np.array([0.0, 5.0, 1.0, 2.0, 4.0, 3.0])
+    net = [Member(linear_cell(1.0), False, 0.0, 1.0)]
+    np.testing.assert_allclose(series.residuals(LinearCell, net, y), [5, -4, 1, 2, -1])
+    np.testing.assert_allclose(series.residuals(LinearCell, net, y, warmup=3), [1, 2, -1])
+
+
+def test_the_coverage_by_horizon_of_a_known_ar1_is_about_80_percent():
+    # the true AR(1) as the network: its interval at every horizon is the true one
+    # (test_the_interval_of_a_known_ar1_is_the_true_one), so it holds about 80% of the
+    # values at every horizon. From 60 origins 50 rows apart (nearly independent at
+    # a = 0.8), one horizon's coverage has a binomial standard deviation of 0.052: the
+    # bounds below are about four of them; the mean over the 20 horizons is steadier
+    a, rng = 0.8, np.random.default_rng(0)
+    y = np.zeros(4000)
+    for t in range(1, len(y)):
+        y[t] = a * y[t - 1] + rng.normal()
+    net = [Member(linear_rnn(a), False, 0.0, 1.0)]
+    c = series.coverage_by_horizon(rnn_cos, net, y, 1000, np.random.default_rng(1), warmup=5)
+    assert c["horizons"] == list(range(1, 21)) and c["origins"] == 60
+    cover = np.array(c["coverage"])
+    assert np.all((0.6 <= cover) & (cover <= 0.98)), cover
+    assert 0.72 <= cover.mean() <= 0.88, cover.mean()
+    assert np.all((np.array(c["lower"]) <= cover) & (cover <= np.array(c["upper"])))
+    # the residuals come from the training rows only: held-out rows twice as wild as
+    # those are held far less often
+    wild = y.copy()
+    wild[1000:] *= 2
+    c = series.coverage_by_horizon(rnn_cos, net, wild, 1000, np.random.default_rng(1))
+    assert np.mean(c["coverage"]) < 0.6
 
 
 class CtrlC:
