@@ -30,12 +30,12 @@ def fit_ar(y, p, first=None):
     return coef, float(np.sum((X @ coef - y[rows]) ** 2))
 
 
-def choose_ar(y_train):
-    """The AR(p) a statistician would fit first: p from 1 to AR_MAX_ORDER (at most a
+def choose_ar(y_train, max_order=AR_MAX_ORDER):
+    """The AR(p) a statistician would fit first: p from 1 to max_order (at most a
     fifth of the rows), each fitted on the same rows t >= p_max, with the smallest AIC
     = m log(RSS / m) + 2 (p + 1); then refitted on every row it can use. Returns
     (p, coefficients)."""
-    p_max = max(1, min(AR_MAX_ORDER, len(y_train) // 5))
+    p_max = max(1, min(max_order, len(y_train) // 5))
     m = len(y_train) - p_max
     with np.errstate(divide="ignore"):                  # RSS = 0: a perfect fit, -inf
         aic = [m * np.log(fit_ar(y_train, p, p_max)[1] / m) + 2 * (p + 1)

@@ -1,70 +1,125 @@
-"""How far back each cell remembers: the plain RNN, the LSTM and the GRU trained on the
-delayed echo, over delays and seeds.
+"""How far back each cell remembers, on three tasks, over gaps and seeds.
 
-    python -m lab.memory_span [--delays 1,2,5,10,20,40] [--seeds 0-2] [--iters N]
-                          [--workers W] [--out results/memory_span] [--lrs LR,LR,...]
+    python -m lab.memory_span [--task echo|latch|recall] [--delays D,D,...] [--seeds 0-2]
+                              [--iters N] [--workers W] [--out FOLDER] [--lrs LR,LR,...]
+                              [--noise]
 
-The task (lab/tasks.py's EchoData): the input is white noise, uniform on [-1, 1], and the target
-at step t is the input at step t - d. Nothing about the past can be guessed from the
-present: to answer, the network must hold the last d inputs in its hidden state. Each
-cell trains with the training loop of rnn_cos.py (Adagrad, windows from h = 0, its
-learning rate annealed over the last 10%) on windows of d + 60 steps, so that every
-window holds the delay and 60 steps that can be scored (with 20, the LSTM needs several
-times the iterations to learn a delay of 20).
+echo    the delayed echo (lab/tasks.py's EchoData): white noise in, the input d steps
+        back out. To answer, a state must hold the last d + 1 inputs, which are
+        independent: no state of N numbers can (a linear network's error is at least
+        1 - N / (d + 1), the bound tested in tests/test_memory_span.py), so every delay
+        lies within the state of the smallest cell: d + 1 <= 32. A window of the last
+        d + 1 inputs answers it exactly, by linear least squares.
+latch   one fact, far back (LatchData): a value at the start, a gap of T steps of
+        distractors (zeros, or with --noise small noise), the answer asked at the end
+        only. Each cell at its default initialisation and at those the literature uses
+        to let memory through: Whh = I for the plain RNN, with tanh and with ReLU units
+        (lab/relu_rnn.py), a larger forget-gate bias for the LSTM (3 or 6, chosen on the
+        validation sequences).
+recall  keep the value after the last marker (RecallData): a stream of noise in which a
+        marker, at random times, is followed by a value to keep; the target at every
+        step is the value kept last. The gaps between markers (up to --delays, 200 by
+        default) are longer than any window of 50 inputs, so a window model, linear or
+        polynomial, fed the same stream, cannot know the value when the marker is out
+        of its window; a recurrent network can. Scored by the steps since the value.
 
-The score is the normalised error on a test series never trained on: 500 windows of
-the training length, each run from h = 0 as in training, the mean squared error over
-the steps t >= d (the first d steps' answers lie before the window) divided by the
-variance of the input. 1 is a network that remembers nothing (it answers the mean, 0),
-0 a perfect echo.
+Each cell trains with rnn_cos.py's loop (Adagrad, its learning rate annealed over the
+last 10%), on windows from h = 0 (echo: d + 60 steps; latch: one sequence of T + 1) or,
+on the recall's stream, on consecutive windows of 100 steps with the state carried
+across (--hprev sequential). The latch and the recall ask answers at some steps only:
+their loss counts only those (lab/tasks.py's AskedOnly, which keeps each cell's lossFun
+as it is).
 
-Each cell trains at its own learning rate (LRS below), chosen on a validation series,
-a third noise series that is neither trained on nor scored: with --lrs, every cell is
-trained at each rate given, and the rate whose validation error, averaged over the
-delays and seeds, is lowest is the one reported; the test error is never looked at.
+The score is the normalised error on a test series never trained on: the mean squared
+error over the steps asked divided by the variance of the answers (1: the network
+answers the mean and remembers nothing; 0: perfect). Every choice (a cell's learning
+rate with --lrs, its initialisation, a window model's length and degree) is made on a
+validation series neither trained on nor scored.
 
-Every (cell, delay, seed, rate) is a run of this script (--run) in a process of its
-own, through the runner lab.sweep and lab.compare_cells share: in parallel, resumable
-(runs.csv in --out; the same command again redoes nothing, a row made by other code is
-made again). Writes memory_span.json ({"cells": {"RNN": {"lr", "delays", "nmse": one
-list of one value per seed for each delay}, ...}}), memory_span.png (the error against
-the delay, every seed shown) and runs.csv.
+Every run is a run of this script (--run) in a process of its own, through the runner
+lab.sweep and lab.compare_cells share: in parallel, resumable (runs.csv in --out; the
+same command again redoes nothing, a row made by other code is made again). Writes
+memory_span.json ({"task": ..., "cells": {label: {"lr", "hidden", "init", "delays",
+"nmse": [[one value per seed] per delay]}}}; for the recall, the delays are the steps
+since the value kept, in bins, and "dm" compares the best cell with the best window
+model), memory_span.png (the error against the gap, every seed shown) and runs.csv.
 """
 import json
 import os
 import sys
+from typing import NamedTuple
 
 import numpy as np
 
 import gru_cos
 import lstm_cos
 import rnn_cos
-from lab import limits, plumbing, runner, sweep
-from lab.tasks import EchoData
+from lab import limits, linear, plumbing, poly, relu_rnn, runner, sweep
+from lab.cells import batched_step
+from lab.tasks import AskedOnly, EchoData, LatchData, RecallData, init
 
 PROG = "python -m lab.memory_span"
+MODELS = {m.NAME: m for m in (rnn_cos, lstm_cos, gru_cos, relu_rnn)}
 
-CELLS = {"RNN": rnn_cos, "LSTM": lstm_cos, "GRU": gru_cos}
-COLORS = {"RNN": "tab:blue", "LSTM": "tab:green", "GRU": "tab:purple"}
-# each cell's learning rate on this task: the lowest mean validation error of
-# python -m lab.memory_span --lrs 0.003,0.01,0.03,0.1 (docs/cells.md)
+
+class Config(NamedTuple):
+    """A labelled cell of a task: its module's NAME (or "window"), the initialisations
+    (or, for a window model, the windows "pPdD": P inputs, degree D) among which the
+    validation series chooses, its learning rate and hidden size."""
+    cell: str
+    inits: tuple
+    lr: float
+    hidden: int = 32
+
+
+WINDOWS_LINEAR = ("p5d1", "p10d1", "p20d1", "p50d1")
+WINDOWS_POLY = ("p5d2", "p10d2", "p20d2", "p50d2", "p5d3", "p10d3")
+# each cell's learning rate on these tasks: the lowest mean validation error of
+# python -m lab.memory_span --lrs 0.003,0.01,0.03,0.1 on the echo (docs/cells.md)
 LRS = {"RNN": 0.03, "LSTM": 0.1, "GRU": 0.03}
-DELAYS = (1, 2, 5, 10, 20, 40)
-ITERS = 30_000       # training iterations of each run
-SCORED = 60          # a window is delay + SCORED steps long
-HIDDEN = 32
+CONFIGS = {
+    "echo": {"RNN": Config("rnn_cos", ("default",), LRS["RNN"]),
+             "LSTM": Config("lstm_cos", ("default",), LRS["LSTM"]),
+             "GRU": Config("gru_cos", ("default",), LRS["GRU"])},
+    "latch": {"RNN": Config("rnn_cos", ("default",), LRS["RNN"]),
+              "RNN, Whh = I": Config("rnn_cos", ("identity",), LRS["RNN"]),
+              "ReLU RNN, Whh = I": Config("relu_rnn", ("identity",), LRS["RNN"]),
+              "LSTM": Config("lstm_cos", ("default",), LRS["LSTM"]),
+              "LSTM, forget bias 3 or 6": Config("lstm_cos", ("bias3", "bias6"), LRS["LSTM"]),
+              "GRU": Config("gru_cos", ("default",), LRS["GRU"])},
+    "recall": {"RNN, Whh = I": Config("rnn_cos", ("identity",), LRS["RNN"]),
+               "ReLU RNN, Whh = I": Config("relu_rnn", ("identity",), LRS["RNN"]),
+               "LSTM, forget bias 3 or 6": Config("lstm_cos", ("bias3", "bias6"), LRS["LSTM"]),
+               "GRU": Config("gru_cos", ("default",), LRS["GRU"]),
+               "linear window": Config("window", WINDOWS_LINEAR, float("nan"), 0),
+               "polynomial window": Config("window", WINDOWS_POLY, float("nan"), 0)}}
+DELAYS = {"echo": (1, 2, 5, 10, 20, 30), "latch": (10, 20, 50, 100, 200), "recall": (200,)}
+ITERS = {"echo": 30_000, "latch": 5_000, "recall": 5_000}
+SEEDS = {"echo": "0-2", "latch": "0-4", "recall": "0-4"}
+COLORS = {"RNN": "tab:blue", "LSTM": "tab:green", "GRU": "tab:purple",
+          "RNN, Whh = I": "tab:cyan", "ReLU RNN, Whh = I": "tab:orange",
+          "LSTM, forget bias 3 or 6": "darkgreen", "linear window": "0.3",
+          "polynomial window": "tab:red"}
+SCORED = 60          # an echo window is delay + SCORED steps long
 TRAIN_POINTS = 100_000
-WINDOWS = 500        # test (and validation) windows
-COLUMNS = ["cell", "delay", "seed", "lr", "iters", *runner.FINGERPRINT, "status",
-           "val_nmse", "test_nmse", "train_loss", "seconds"]
+WINDOWS = 500        # echo: test (and validation) windows; latch: test sequences
+VAL_SEQUENCES = 200  # latch: validation sequences
+RECALL_WINDOW = 100  # recall: consecutive training windows, the state carried across
+RECALL_POINTS = 20_000   # recall: the validation and test streams
+FIT_ROWS = 20_000    # recall: the rows a window model is fitted on
+BINS = (10, 25, 50, 100, 150, 200)   # recall: steps since the value, binned (upper edges)
+FAR = 50             # recall: from this many steps since the value, no window of 50 holds the marker
+COLUMNS = ["task", "cell", "label", "init", "lr", "delay", "seed", "iters", "noise",
+           *runner.FINGERPRINT, "status", "val_nmse", "test_nmse", "test_bins", "test_far",
+           "init_gradient", "train_loss", "seconds"]
 
 
 # ---------------------------------------------------------------------------------------
-# one run: train a cell on the echo, score it
+# one run: train a cell on a task, score it
 def normalised_error(model, params, data, delay, steps):
-    """The mean squared error of the outputs over the steps t >= delay of consecutive
-    windows of `steps` steps of data, each from the cell's zero state, divided by the
-    variance of data's input. A float."""
+    """The echo's score: the mean squared error of the outputs over the steps t >= delay
+    of consecutive windows of `steps` steps of data, each from the cell's zero state,
+    divided by the variance of data's input. A float."""
     windows = data.num_points // steps
     errors = np.empty((windows, steps - delay))
     for w in range(windows):
@@ -73,32 +128,136 @@ def normalised_error(model, params, data, delay, steps):
     return float(np.mean(errors ** 2) / np.var(data.y_data))
 
 
-def train_and_score(cell, delay, seed, lr, iters):
-    """Train `cell` on the delayed echo and score it on the validation and the test
-    series: a dict with val_nmse, test_nmse and train_loss (the mean of the last 1,000
-    losses). Each series has its own stream of the seed, and so do the initial
-    weights."""
-    model = CELLS[cell]
-    steps = delay + SCORED
+def last_outputs(model, params, inputs):
+    """The output at the last step of each sequence, inputs (n, T), every sequence from
+    the zero state, all stepped together (lab/cells.py's batched steps)."""
+    H = params["Why"].shape[1]
+    state = model.init_state(H)
+    state = (tuple(np.zeros((len(inputs), H)) for _ in state) if isinstance(state, tuple)
+             else np.zeros((len(inputs), H)))
+    step = batched_step(model)
+    for t in range(inputs.shape[1]):
+        state = step(params, inputs[:, t], state)
+    h = state[0] if isinstance(state, tuple) else state
+    return h @ params["Why"][0] + params["by"][0, 0]
+
+
+def latch_error(model, params, data, n):
+    """The latch's score on n new sequences of data: the mean squared error of the
+    answer at the last step over the variance of the values."""
+    inputs, targets = data.sequences(n)
+    v = targets[:, -1]
+    return float(np.mean((last_outputs(model, params, inputs) - v) ** 2) / np.var(v))
+
+
+def recall_scores(out, data):
+    """The recall's scores of outputs `out` (one per step of data's stream): the
+    normalised error over every step asked, by bins of the steps since the value
+    (BINS), and per marker interval the mean squared error over its steps FAR or more
+    since the value (for the Diebold-Mariano test across intervals). The first FAR
+    steps of the stream, before the longest window is full, are not scored."""
+    asked = np.isfinite(data.targets) & (np.arange(data.num_points) >= FAR)  # every model answers
+    err2 = (out - data.targets) ** 2
+    var = float(np.var(data.targets[asked]))
+    bins = []
+    for lo, hi in zip((0,) + BINS[:-1], BINS):
+        m = asked & (data.since >= lo) & (data.since < hi)
+        bins.append(float(np.mean(err2[m]) / var) if m.any() else float("nan"))
+    far = asked & (data.since >= FAR)
+    per_interval = [float(np.mean(err2[far & (data.interval == k)]))
+                    for k in np.unique(data.interval[far])]
+    return float(np.mean(err2[asked]) / var), bins, per_interval
+
+
+def window_features(x, p, degree):
+    """The window model's design matrix: every monomial of degree <= `degree` in the
+    last p inputs [x_t, x_{t-1}, ..., x_{t-p+1}], for the rows t = p - 1, ...; (rows,
+    terms)."""
+    lagged = np.column_stack([x[p - 1 - i:len(x) - i] for i in range(p)])
+    return poly.design(lagged, degree)
+
+
+def window_model(train, val, test, how):
+    """A window model (how = "pPdD"): least squares of the target on the monomials of
+    the last P inputs, on the first FIT_ROWS rows of the training stream; its outputs on
+    the validation and the test streams (NaN for the first P - 1 steps)."""
+    p, degree = (int(w) for w in how[1:].split("d"))
+    X = window_features(train.y_data[:FIT_ROWS + p - 1], p, degree)
+    y = train.targets[p - 1:FIT_ROWS + p - 1]
+    keep = np.isfinite(y)
+    coef = poly.least_squares(X[keep], y[keep])
+    outs = []
+    for d in (val, test):
+        out = np.full(d.num_points, np.nan)
+        out[p - 1:] = window_features(d.y_data, p, degree) @ coef
+        outs.append(out)
+    return outs
+
+
+def init_gradient(model, params, data):
+    """The vanishing-gradient measure at initialisation (lab/analysis.py's): on one
+    sequence of the latch, ||dL/dh_1|| / ||dL/dh_T||, L the loss of the last step."""
+    inputs, targets = data.sequences(1)
+    g = np.linalg.norm(model.hidden_gradients(params, inputs[0], targets[0, -1]), axis=1)
+    return float(g[-1] / g[0]) if g[0] > 0 else float("nan")
+
+
+def train_and_score(task, cell, how, lr, delay, seed, iters, noise=False):
+    """Train `cell` (a module's NAME, or "window") on `task` and score it on the
+    validation and test series: a dict of val_nmse, test_nmse and train_loss (the mean
+    of the last 1,000 losses), and for the latch init_gradient, for the recall
+    test_bins and test_far (recall_scores). Each series has its own stream of the seed,
+    and so do the initial weights."""
     train_seed, val_seed, test_seed, init_seed = np.random.SeedSequence(seed).spawn(4)
-    data = EchoData(TRAIN_POINTS, delay, seed=train_seed)
-    params = model.init_params(HIDDEN, np.random.default_rng(init_seed))
-    losses, _ = rnn_cos.train(model, params, data, iters, steps, lr,
-                              model.init_state(HIDDEN), anneal=rnn_cos.DEFAULTS["anneal"])
-    return dict(
-        val_nmse=normalised_error(model, params, EchoData(WINDOWS * steps, delay, val_seed),
-                                  delay, steps),
-        test_nmse=normalised_error(model, params, EchoData(WINDOWS * steps, delay, test_seed),
-                                   delay, steps),
-        train_loss=float(np.mean(losses[-1000:])))
+    rng = np.random.default_rng(init_seed)
+    if task == "recall" and cell == "window":
+        sets = [RecallData(n, delay, s) for n, s in ((FIT_ROWS + 100, train_seed),
+                                                    (RECALL_POINTS, val_seed),
+                                                    (RECALL_POINTS, test_seed))]
+        val_out, test_out = window_model(*sets, how)
+        val = recall_scores(val_out, sets[1])[0]
+        test, bins, far = recall_scores(test_out, sets[2])
+        return dict(val_nmse=val, test_nmse=test, test_bins=bins, test_far=far,
+                    train_loss=float("nan"))
+    model = MODELS[cell]
+    H = CONFIGS[task][next(iter(CONFIGS[task]))].hidden
+    params = init(model, H, rng, how)
+    if task == "echo":
+        steps, data, mode = delay + SCORED, EchoData(TRAIN_POINTS, delay, seed=train_seed), "reset"
+    elif task == "latch":
+        steps, data, mode = delay + 1, LatchData(delay, noise, seed=train_seed), "reset"
+        gradient = init_gradient(model, params, LatchData(delay, noise, seed=init_seed))
+    else:
+        steps, data, mode = RECALL_WINDOW, RecallData(TRAIN_POINTS, delay, train_seed), "sequential"
+    losses, _ = rnn_cos.train(AskedOnly(model), params, data, iters, steps, lr,
+                              model.init_state(H), hprev_mode=mode,
+                              anneal=rnn_cos.DEFAULTS["anneal"])
+    scores = dict(train_loss=float(np.mean(losses[-1000:])))
+    if task == "echo":
+        for name, s in (("val_nmse", val_seed), ("test_nmse", test_seed)):
+            scores[name] = normalised_error(model, params, EchoData(WINDOWS * steps, delay, s),
+                                            delay, steps)
+    elif task == "latch":
+        scores.update(val_nmse=latch_error(model, params, LatchData(delay, noise, val_seed),
+                                           VAL_SEQUENCES),
+                      test_nmse=latch_error(model, params, LatchData(delay, noise, test_seed),
+                                            WINDOWS), init_gradient=gradient)
+    else:
+        val, test = (RecallData(RECALL_POINTS, delay, s) for s in (val_seed, test_seed))
+        scores["val_nmse"] = recall_scores(model.predict(params, val.y_data), val)[0]
+        scores["test_nmse"], scores["test_bins"], scores["test_far"] = recall_scores(
+            model.predict(params, test.y_data), test)
+    return scores
 
 
 def run_main(argv):
-    """python -m lab.memory_span --run CELL DELAY SEED LR ITERS: one run; prints its scores
-    as one line of JSON. Exit status plumbing.EXIT_DIVERGED (3) if it diverged."""
-    cell, delay, seed, lr, iters = argv
+    """python -m lab.memory_span --run TASK CELL INIT LR DELAY SEED ITERS NOISE: one run;
+    prints its scores as one line of JSON. Exit status plumbing.EXIT_DIVERGED (3) if it
+    diverged."""
+    task, cell, how, lr, delay, seed, iters, noise = argv
     try:
-        scores = train_and_score(cell, int(delay), int(seed), float(lr), int(iters))
+        scores = train_and_score(task, cell, how, float(lr), int(delay), int(seed),
+                                 int(iters), noise == "1")
     except plumbing.Diverged as e:
         return plumbing.fail(PROG, f"the loss diverged: {e}", plumbing.EXIT_DIVERGED)
     print(json.dumps(scores))
@@ -122,70 +281,116 @@ def parse_args(argv=None):
     p = plumbing.ArgumentParser(prog=PROG,
                                 description=plumbing.first_paragraph(__doc__),
                                 formatter_class=plumbing.HelpFormatter)
-    p.add_argument("--delays", default=",".join(map(str, DELAYS)), metavar="D,D,...",
-                   help="the delays d to train on")
-    p.add_argument("--iters", type=plumbing.positive_int, default=ITERS,
-                   help="training iterations of each run")
+    p.add_argument("--task", choices=list(CONFIGS), default="echo",
+                   help="the delayed echo, the latch, or the recall (default: echo)")
+    p.add_argument("--delays", default=None, metavar="D,D,...",
+                   help="the echo's delays (default " + ",".join(map(str, DELAYS["echo"]))
+                        + "), the latch's gaps (" + ",".join(map(str, DELAYS["latch"]))
+                        + ") or the recall's longest gap (200)")
+    p.add_argument("--iters", type=plumbing.positive_int, default=None,
+                   help="training iterations of each run (default: echo 30,000, latch and "
+                        "recall 5,000)")
     p.add_argument("--lrs", default=None, metavar="LR,LR,...",
                    help="learning rates to try for every cell; the one with the lowest "
                         "validation error is reported (by default each cell's own: "
                         + ", ".join(f"{c} {lr:g}" for c, lr in LRS.items()) + ")")
-    p.add_argument("--cells", nargs="+", default=list(CELLS), metavar="CELL",
-                   help=f"the cells to train (by default {' '.join(CELLS)})")
-    runner.add_grid_options(p, "0-2", os.path.join("results", "memory_span"),
-                            "folder for memory_span.json, memory_span.png and runs.csv")
+    p.add_argument("--cells", nargs="+", default=None, metavar="LABEL",
+                   help="the cells to train, by label (by default every one of the task's: "
+                        + "; ".join(f"{t}: {', '.join(c)}" for t, c in CONFIGS.items()) + ")")
+    p.add_argument("--noise", action="store_true",
+                   help="the latch's distractors are noise (normal, standard deviation "
+                        f"{LatchData.NOISE:g}) instead of zeros")
+    runner.add_grid_options(p, None, None, "folder for memory_span.json, memory_span.png "
+                            "and runs.csv (default: results/memory_span, or "
+                            "results/latch, results/latch_noise, results/recall)")
+    p.set_defaults(seeds=None)
+    for a in p._actions:
+        if a.dest == "seeds":
+            a.help = "seeds: a range such as 0-4 and/or a list 0 3 7 (default: echo 0-2, " \
+                     "latch and recall 0-4)"
+        if a.dest == "out":
+            a.required = False
     args = p.parse_args(argv)
     try:
-        args.delays = sorted(parse_list(args.delays, int, "delays"))
-        args.seeds = sweep.parse_seeds(args.seeds)
+        t = args.task
+        args.delays = sorted(parse_list(args.delays, int, "delays")) if args.delays is not None \
+            else list(DELAYS[t])
+        args.seeds = sweep.parse_seeds(args.seeds or [SEEDS[t]])
+        args.iters = args.iters or ITERS[t]
         args.lrs = parse_list(args.lrs, float, "lrs") if args.lrs else None
-        unknown = [c for c in args.cells if c.upper() not in CELLS]
+        args.out = args.out or os.path.join("results", {"echo": "memory_span", "recall": "recall"}.get(
+            t, "latch_noise" if args.noise else "latch"))
+        if args.noise and t != "latch":
+            raise ValueError("argument --noise: only the latch has distractors")
+        labels = {c.lower(): c for c in CONFIGS[t]}
+        cells = args.cells or list(CONFIGS[t])
+        unknown = [c for c in cells if c.lower() not in labels]
         if unknown:
-            raise ValueError(f"argument --cells: unknown cell {unknown[0]!r} "
-                             f"(one of: {', '.join(CELLS)})")
-        args.cells = list(dict.fromkeys(c.upper() for c in args.cells))
-        steps = max(args.delays) + SCORED
-        if steps >= TRAIN_POINTS:
-            raise ValueError(f"argument --delays: at most {TRAIN_POINTS - SCORED - 1} (a "
-                             f"window is the delay and {SCORED} steps, within the "
-                             f"{TRAIN_POINTS:,} points of the training series); got "
-                             f"{max(args.delays)}")
-        if WINDOWS * steps * 8 * 40 > (limits.memory_available() or float("inf")):
-            raise ValueError(f"argument --delays: a delay of {max(args.delays)} needs "
-                             f"more memory than this machine has available")
+            raise ValueError(f"argument --cells: no cell {unknown[0]!r} in the {t} task "
+                             f"(its cells: {'; '.join(CONFIGS[t])})")
+        args.cells = list(dict.fromkeys(labels[c.lower()] for c in cells))
+        check_delays(t, args.delays)
     except ValueError as e:
         p.error(str(e))
     return args
 
 
+def check_delays(task, delays):
+    """ValueError for delays the task cannot take on this machine."""
+    longest = max(delays)
+    if task == "echo" and longest + SCORED >= TRAIN_POINTS:
+        raise ValueError(f"argument --delays: at most {TRAIN_POINTS - SCORED - 1} (a window "
+                         f"is the delay and {SCORED} steps, within the {TRAIN_POINTS:,} "
+                         f"points of the training series); got {longest}")
+    if task == "recall" and not 4 <= longest <= RECALL_POINTS // 20:
+        raise ValueError(f"argument --delays: the recall's longest gap must be between 4 "
+                         f"and {RECALL_POINTS // 20} (a test stream of {RECALL_POINTS:,} "
+                         f"steps must hold a few dozen markers); got {longest}")
+    if task == "recall" and len(delays) > 1:
+        raise ValueError("argument --delays: the recall takes one longest gap, got "
+                         + ",".join(map(str, delays)))
+    steps = longest + (SCORED if task == "echo" else 1)
+    if WINDOWS * steps * 8 * 40 > (limits.memory_available() or float("inf")):
+        raise ValueError(f"argument --delays: a delay of {longest} needs more memory than "
+                         f"this machine has available")
+
+
 # ---------------------------------------------------------------------------------------
-# the grid, the choice of learning rate, the results
+# the grid, the choices on the validation series, the results
 def jobs_of(args):
     code = runner.code_fingerprint("lab.memory_span")
     jobs = []
-    for cell in args.cells:
-        for lr in (args.lrs or [LRS[cell]]):
-            for delay in args.delays:
-                for seed in args.seeds:
-                    jobs.append(dict(cell=cell, row=dict(
-                        cell=cell, delay=str(delay), seed=str(seed), lr=repr(float(lr)),
-                        iters=str(args.iters), code=code, data="")))
+    for label in args.cells:
+        c = CONFIGS[args.task][label]
+        lrs = [c.lr] if c.cell == "window" else (args.lrs or [c.lr])
+        for how in c.inits:
+            for lr in lrs:
+                for delay in args.delays:
+                    for seed in args.seeds:
+                        jobs.append(dict(row=dict(
+                            task=args.task, cell=c.cell, label=label, init=how,
+                            lr=repr(float(lr)), delay=str(delay), seed=str(seed),
+                            iters=str(args.iters), noise=str(int(args.noise)),
+                            code=code, data="")))
     return jobs
 
 
 def work(job):
     r = job["row"]
     status, stdout, stderr, seconds = runner.run_script(
-        "lab.memory_span", ["--run", r["cell"], r["delay"], r["seed"], r["lr"], r["iters"]])
+        "lab.memory_span", ["--run", r["task"], r["cell"], r["init"], r["lr"], r["delay"],
+                            r["seed"], r["iters"], r["noise"]])
     if status == plumbing.EXIT_DIVERGED:               # the run says its loss diverged
         return dict(r, status="diverged", seconds=f"{seconds:.2f}")
     if status != 0:
         lines = stderr.strip().splitlines()
-        raise runner.Failed(f"{r['cell']}, delay {r['delay']}, seed {r['seed']}, lr "
-                            f"{r['lr']}: {lines[-1] if lines else f'exit status {status}'}")
+        raise runner.Failed(f"{r['label']} ({r['init']}), delay {r['delay']}, seed "
+                            f"{r['seed']}, lr {r['lr']}: "
+                            f"{lines[-1] if lines else f'exit status {status}'}")
     scores = json.loads(stdout.strip().splitlines()[-1])
     return dict(r, status="ok", seconds=f"{seconds:.2f}",
-                **{k: repr(float(v)) for k, v in scores.items()})
+                **{k: json.dumps(v) if isinstance(v, list) else repr(float(v))
+                   for k, v in scores.items()})
 
 
 def value(row, key):
@@ -193,80 +398,157 @@ def value(row, key):
 
 
 def choose(rows, args):
-    """Per cell: the learning rate with the lowest mean validation error over the delays
-    and seeds (a diverged run counts as infinite), and the test errors at that rate as
-    [[one per seed] per delay]. Returns (summary for memory_span.json, validation table
-    {cell: {lr: mean validation error}})."""
+    """Per label: the (initialisation, learning rate) with the lowest mean validation
+    error over the delays and seeds (a diverged run counts as infinite), and the test
+    errors of that choice as [[one per seed] per delay] (the recall: per bin of the
+    steps since the value, at its one longest gap). Returns (the summary for
+    memory_span.json, the validation table {label: {(init, lr): mean error}})."""
     cells, validation = {}, {}
-    for cell in args.cells:
-        mine = [r for r in rows if r["cell"] == cell]
-        lrs = sorted({float(r["lr"]) for r in mine})
+    for label in args.cells:
+        c = CONFIGS[args.task][label]
+        mine = [r for r in rows if r["label"] == label]
+        options = sorted({(r["init"], float(r["lr"])) for r in mine},
+                         key=lambda o: (c.inits.index(o[0]), o[1]))
         mean_val = {}
-        for lr in lrs:
-            v = [value(r, "val_nmse") for r in mine if float(r["lr"]) == lr]
-            mean_val[lr] = float(np.mean([x if np.isfinite(x) else np.inf for x in v]))
-        best = min(lrs, key=lambda lr: (mean_val[lr], lr))
-        at = {(int(r["delay"]), int(r["seed"])): value(r, "test_nmse") for r in mine
-              if float(r["lr"]) == best}
-        cells[cell] = dict(lr=best, delays=list(args.delays),
-                           nmse=[[at[d, s] for s in args.seeds] for d in args.delays])
-        validation[cell] = mean_val
-    return dict(cells=cells), validation
+        for o in options:
+            v = [value(r, "val_nmse") for r in mine if (r["init"], float(r["lr"])) == o]
+            mean_val[o] = float(np.mean([x if np.isfinite(x) else np.inf for x in v]))
+        best = min(options, key=lambda o: mean_val[o])
+        at = {(int(r["delay"]), int(r["seed"])): r for r in mine
+              if (r["init"], float(r["lr"])) == best}
+        entry = dict(lr=None if c.cell == "window" else best[1],
+                     hidden=None if c.cell == "window" else c.hidden, init=best[0])
+        if args.task == "recall":
+            d = args.delays[0]
+            bins = [json.loads(at[d, s]["test_bins"]) if at[d, s]["status"] == "ok"
+                    else [float("nan")] * len(BINS) for s in args.seeds]
+            entry.update(delays=list(BINS), nmse=[list(b) for b in zip(*bins)],
+                         val_nmse=[value(at[d, s], "val_nmse") for s in args.seeds],
+                         far=[json.loads(at[d, s]["test_far"]) if at[d, s]["status"] == "ok"
+                              else [] for s in args.seeds])
+        else:
+            entry.update(delays=list(args.delays),
+                         nmse=[[value(at[d, s], "test_nmse") for s in args.seeds]
+                               for d in args.delays])
+            if args.task == "latch":
+                entry["init_gradient"] = [[value(at[d, s], "init_gradient")
+                                           for s in args.seeds] for d in args.delays]
+        cells[label] = entry
+        validation[label] = mean_val
+    summary = dict(task=args.task, cells=cells)
+    if args.task == "latch":
+        summary["noise"] = bool(args.noise)
+    if args.task == "recall":
+        summary["dm"] = recall_test(cells, args)
+        for e in cells.values():
+            del e["far"]
+    return summary, validation
+
+
+def recall_test(cells, args):
+    """The best recurrent cell against the best window model, each the one with the
+    lowest mean validation error: per seed, a Diebold-Mariano test over the marker
+    intervals of the test stream, d_k the difference of their mean squared errors
+    over the steps FAR or more since the value (the intervals are nearly independent;
+    the steps within one are not)."""
+    def best(kind):
+        pool = {k: v for k, v in cells.items()
+                if (CONFIGS[args.task][k].cell == "window") == (kind == "window")}
+        return min(pool, key=lambda k: np.mean(pool[k]["val_nmse"])) if pool else None
+    net, win = best("cell"), best("window")
+    if net is None or win is None:
+        return None
+    out = dict(cell=net, window=win, stat=[], p=[], intervals=[])
+    for a, b in zip(cells[net]["far"], cells[win]["far"]):
+        if len(a) != len(b) or not a:
+            stat, p = float("nan"), float("nan")
+        else:
+            stat, p = linear.diebold_mariano(np.sqrt(a), np.sqrt(b))   # d_k = a_k - b_k
+        out["stat"].append(stat)
+        out["p"].append(p)
+        out["intervals"].append(len(a))
+    return out
 
 
 def table(summary, seeds):
-    heads = ["delay"] + [f"{c} (lr {v['lr']:g})" for c, v in summary["cells"].items()]
-    lines = [f"normalised test error (1 = remembers nothing, 0 = a perfect echo), median "
-             f"[best, worst] of seeds {', '.join(map(str, seeds))}:",
-             "  ".join(f"{h:>26}" if i else f"{h:>5}" for i, h in enumerate(heads))]
-    delays = next(iter(summary["cells"].values()))["delays"]
-    for i, d in enumerate(delays):
-        cells = []
-        for c in summary["cells"].values():
-            v = np.array(c["nmse"][i], dtype=float)
+    what = {"echo": "delay", "latch": "gap", "recall": "since"}[summary["task"]]
+    labels = list(summary["cells"])
+    lines = [f"normalised test error (1 = remembers nothing, 0 = perfect), median [best, "
+             f"worst] of seeds {', '.join(map(str, seeds))}:"]
+    for label in labels:
+        c = summary["cells"][label]
+        lines.append(f"{label}: init {c['init']}" + (f", lr {c['lr']:g}" if c["lr"] else ""))
+        for d, v in zip(c["delays"], c["nmse"]):
+            v = np.array(v, dtype=float)
             v = v[np.isfinite(v)]
-            cells.append(f"{np.median(v):.4f} [{v.min():.4f}, {v.max():.4f}]" if len(v)
-                         else "diverged")
-        lines.append("  ".join([f"{d:>5}"] + [f"{c:>26}" for c in cells]))
+            lines.append(f"  {what} {d:>4}: " + (f"{np.median(v):.4f} [{v.min():.4f}, "
+                                                  f"{v.max():.4f}]" if len(v) else "diverged"))
+    dm = summary.get("dm")
+    if dm:
+        lines.append(f"{dm['cell']} against the {dm['window']}, {FAR} or more steps since the "
+                     f"value, Diebold-Mariano over the marker intervals: p = "
+                     + ", ".join(linear_p(p) for p in dm["p"]))
     return "\n".join(lines)
+
+
+def linear_p(p):
+    return "p < 1e-6" if np.isfinite(p) and p < 1e-6 else f"{p:.2g}"
 
 
 def plot(summary, seeds, iters, path):
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(8, 5), layout="constrained")
+    task = summary["task"]
+    fig = Figure(figsize=(8, 5.2), layout="constrained")
     ax = fig.subplots()
     floor = 1e-6                                     # the axis ends here
-    for j, (cell, c) in enumerate(summary["cells"].items()):
+    labels = list(summary["cells"])
+    for j, label in enumerate(labels):
+        c = summary["cells"][label]
         d = np.array(c["delays"], dtype=float)
         v = np.array(c["nmse"], dtype=float)         # (delays, seeds)
-        shift = 1 + 0.04 * (j - 1)                   # the cells' dots side by side
+        shift = 1 + 0.03 * (j - (len(labels) - 1) / 2)   # the cells' dots side by side
+        color = COLORS.get(label, "black")
         for k in range(v.shape[1]):
-            ax.plot(d * shift, np.maximum(v[:, k], floor), "o", color=COLORS[cell],
-                    alpha=0.5, ms=5)
-        ax.plot(d * shift, np.maximum(np.nanmedian(v, axis=1), floor), color=COLORS[cell],
-                lw=2, label=f"{cell} (lr {c['lr']:g}): median, a dot per seed")
-    ax.axhline(1, color="black", ls="--", lw=1, label="1: remembers nothing (answers 0)")
-    ax.axhline(0.05, color="0.5", ls=":", lw=1, label="0.05 (below $10^{-6}$: drawn at $10^{-6}$)")
+            ax.plot(d * shift, np.maximum(v[:, k], floor), "o", color=color, alpha=0.5, ms=4)
+        chosen = "" if c["init"] == "default" else f", {c['init']}"
+        ax.plot(d * shift, np.maximum(np.nanmedian(v, axis=1), floor), color=color, lw=2,
+                ls="--" if c["lr"] is None else "-",
+                label=f"{label}{chosen if c['init'].startswith(('bias', 'p')) else ''}")
+    ax.axhline(1, color="black", ls="--", lw=1, label="1: remembers nothing")
+    ax.axhline(0.05, color="0.5", ls=":", lw=1, label="0.05")
+    if task == "echo":
+        H = CONFIGS["echo"]["RNN"].hidden
+        dd = np.arange(H, 2 * H + 1)
+        ax.plot(dd, 1 - H / (dd + 1), color="black", lw=1,
+                label=f"a linear network of {H} units can do no better than 1 - {H}/(d+1)")
+        ax.axvspan(H, 2 * H + 1, color="0.92", zorder=0,
+                   label=f"beyond a state of {H} numbers (RNN, GRU); the LSTM's (h, C) "
+                         f"holds {2 * H}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylim(floor / 2, 3)
-    delays = summary["cells"][next(iter(summary["cells"]))]["delays"]
-    ax.set_xticks(delays, [str(d) for d in delays])
-    ax.set_xlabel("delay d: the target is the input d steps back")
-    ax.set_ylabel("test MSE / variance of the input (log scale)")
-    ax.set_title(f"The delayed echo: how far back each cell remembers\n({iters:,} "
-                 f"iterations on windows of d + {SCORED} steps, {len(seeds)} seeds; "
+    ticks = summary["cells"][labels[0]]["delays"]
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.set_xlabel({"echo": "delay d: the target is the input d steps back",
+                   "latch": "gap T: steps between the fact and the question",
+                   "recall": "steps since the value to keep (bins ending at)"}[task])
+    ax.set_ylabel("test MSE / variance of the answers (log scale)")
+    title = {"echo": "The delayed echo: how far back each cell remembers",
+             "latch": "The latch: one value at the start, asked for after T steps of "
+                      + ("noise" if summary.get("noise") else "zeros"),
+             "recall": "The recall: the value after the last marker, in a stream of noise"}[task]
+    ax.set_title(f"{title}\n({iters:,} iterations, {len(seeds)} seeds, a dot per seed; "
                  f"scored on a test series never trained on)", fontsize="medium")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower right" if task == "echo" else "center left", fontsize="x-small")
     ax.grid(True, which="major", alpha=0.3)
     plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--run"] and len(argv) == 6:
+    if argv[:1] == ["--run"] and len(argv) == 9:
         return run_main(argv[1:])
     args = parse_args(argv)
     say = (lambda *a, **k: None) if args.quiet else print
@@ -274,7 +556,7 @@ def main(argv=None):
     if problem:
         return plumbing.fail(PROG, problem, 2)
     grid = runner.Grid(os.path.join(args.out, "runs.csv"), COLUMNS,
-                       ["cell", "delay", "seed", "lr", "iters"])
+                       ["task", "label", "init", "lr", "delay", "seed", "iters", "noise"])
     jobs = jobs_of(args)
     try:
         todo, have, stale = grid.plan(jobs)
@@ -282,26 +564,26 @@ def main(argv=None):
         return plumbing.fail(PROG, str(e), 2)
     if grid.dropped_note():
         print(grid.dropped_note(), flush=True)
-    say(f"memory_span: {len(jobs)} runs ({len(args.cells)} cells x {len(args.delays)} delays "
-        f"x {len(args.seeds)} seeds" + (f" x {len(args.lrs)} learning rates" if args.lrs
-                                         else "") + f"), {args.iters:,} iterations each; "
-        f"{len(have)} already in {grid.path}{runner.stale_note(stale)}; {len(todo)} to run "
-        f"on {min(args.workers, max(len(todo), 1))} workers", flush=True)
+    say(f"memory_span --task {args.task}: {len(jobs)} runs ({len(args.cells)} cells, "
+        f"{len(args.delays)} delays, {len(args.seeds)} seeds"
+        + (f", {len(args.lrs)} learning rates" if args.lrs else "")
+        + f"), {args.iters:,} iterations each; {len(have)} already in {grid.path}"
+        f"{runner.stale_note(stale)}; {len(todo)} to run on "
+        f"{min(args.workers, max(len(todo), 1))} workers", flush=True)
     try:
         failed = grid.run(todo, work, args.workers, say)
     except KeyboardInterrupt:
-        return plumbing.fail(PROG, f"interrupted; the finished runs are in "
-                                               f"{grid.path}", 130)
+        return plumbing.fail(PROG, f"interrupted; the finished runs are in {grid.path}", 130)
     if failed:
-        return plumbing.fail(PROG, f"{len(failed)} of {len(jobs)} runs failed "
-                                               f"(the first: {failed[0][1]}); nothing was "
-                                               f"summarised", 1)
+        return plumbing.fail(PROG, f"{len(failed)} of {len(jobs)} runs failed (the first: "
+                                   f"{failed[0][1]}); nothing was summarised", 1)
     summary, validation = choose(grid.finished(jobs), args)
-    if args.lrs:
-        for cell, by_lr in validation.items():
-            say(f"{cell}: mean validation error " + ", ".join(
-                f"{v:.4f} at lr {lr:g}" for lr, v in by_lr.items())
-                + f"; chosen {summary['cells'][cell]['lr']:g}")
+    for label, by in validation.items():
+        if len(by) > 1:
+            say(f"{label}: mean validation error " + ", ".join(
+                f"{v:.4f} at {how}" + ("" if np.isnan(lr) else f", lr {lr:g}")
+                for (how, lr), v in by.items())
+                + f"; chosen {summary['cells'][label]['init']}")
     plumbing.save_json(os.path.join(args.out, "memory_span.json"), summary)
     plot(summary, args.seeds, args.iters, os.path.join(args.out, "memory_span.png"))
     print(table(summary, args.seeds))

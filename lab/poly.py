@@ -58,10 +58,15 @@ def fit(y, p, degree, first=None):
     t = first..len(y)-1 (first = p by default), with the guard above. Returns the
     coefficients, one per monomial of terms(p, degree)."""
     rows = np.arange(p if first is None else first, len(y))
-    X = design(lagged(y, p, rows), degree)
+    return least_squares(design(lagged(y, p, rows), degree), y[rows])
+
+
+def least_squares(X, y):
+    """The coefficients c minimising |X c - y|, with the guard above: the columns
+    scaled to unit length, singular values below POLY_RCOND of the largest dropped."""
     norm = np.sqrt(np.sum(X ** 2, axis=0))
     norm[norm == 0] = 1.0
-    coef, *_ = np.linalg.lstsq(X / norm, y[rows], rcond=POLY_RCOND)
+    coef, *_ = np.linalg.lstsq(X / norm, y, rcond=POLY_RCOND)
     return coef / norm
 
 

@@ -328,14 +328,16 @@ def train_and_test(model, args):
         results["single_rmse"] = rmse(
             one_step(model, [as_member(t, prepared, t["best"])], y)[rows], y[rows])
         # how often the 80% interval of --ahead, simulated from the end of the training
-        # part, holds the held-out rows; and by horizon, over rolling origins
+        # part, holds the held-out rows; and by horizon, over rolling origins. The noise
+        # is drawn from the errors on the validation rows, which no network trained on
         covered = min(n - n_train, COVERED)
+        pool = unseen_errors(model, members, y, val_rows)
         lower, upper = interval(model, members, y, n_train, covered,
-                                np.random.default_rng(data_seed), warmup=args.steps)
+                                np.random.default_rng(data_seed), pool=pool)
         held = y[n_train:n_train + covered]
         pad = np.full(n - n_train - covered, np.nan)          # past COVERED: not simulated
         by_h = coverage_by_horizon(model, members, y, n_train,
-                                   np.random.default_rng(data_seed), args.steps)
+                                   np.random.default_rng(data_seed), pool)
         results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
                        coverage_rows=covered, test_lower=np.r_[lower, pad],
                        test_upper=np.r_[upper, pad], **coverage_arrays("horizon_coverage", by_h))
@@ -344,8 +346,8 @@ def train_and_test(model, args):
         future = None
         if args.ahead and not run.stop.requested:
             run.stop.hard = False                 # its training stops as the others do
-            future = ahead(model, args, y, x, about_x, chosen, init_seed,
-                           data_seed, run, n_train)
+            future = ahead(model, args, y, x, about_x, chosen, init_seed, data_seed, run,
+                           n_train, pool, unseen_errors(model, members, y, np.arange(n_fit, n)))
         if future is not None:
             future_x, fc, lo, hi, future_text, ahead_cover = future
             results.update(ahead_x=future_x, ahead_forecast=fc, ahead_lower=lo,
@@ -686,18 +688,17 @@ def interval(model, members, y, start, n_future, rng, paths=PATHS, warmup=0, poo
     return lower, upper
 
 
-def coverage_by_horizon(model, members, y, n_train, rng, warmup=0, paths=COVER_PATHS):
+def coverage_by_horizon(model, members, y, n_train, rng, pool, paths=COVER_PATHS):
     """How often the 80% interval holds the truth, by horizon, over rolling origins in
     the held-out rows (those of rolling_origin, at most COVER_ORIGINS of them): from
-    each origin t0, `paths` futures simulated after y[:t0] with noise drawn from the
-    one-step errors on the training rows y[:n_train] only (after the warm-up), and at
-    each horizon whether y is within their 10th and 90th percentiles. Returns a dict:
-    horizons, coverage, the binomial 95% interval of each (Wilson's; the origins
-    overlap, so the bounds are a guide, not exact), and the number of origins."""
+    each origin t0, `paths` futures simulated after y[:t0] with noise drawn from `pool`
+    (errors from before n_train only), and at each horizon whether y is within their
+    10th and 90th percentiles. Returns a dict: horizons, coverage, the binomial 95%
+    interval of each (Wilson's; the origins overlap, so the bounds are a guide, not
+    exact), and the number of origins."""
     n = len(y)
     h = horizon(n, n_train)
     origins = origins_of(n, n_train, h, COVER_ORIGINS)
-    pool = residuals(model, members, y[:n_train], warmup)
     inside = []
     for t0 in origins:
         lower, upper = interval(model, members, y, t0, h, rng, paths, pool=pool)
@@ -707,6 +708,16 @@ def coverage_by_horizon(model, members, y, n_train, rng, warmup=0, paths=COVER_P
     low, high = wilson(k, m)
     return dict(horizons=list(range(1, h + 1)), coverage=(k / m).tolist(),
                 lower=low.tolist(), upper=high.tolist(), origins=m)
+
+
+def unseen_errors(model, members, y, rows):
+    """The one-step errors y[t] - prediction on rows the networks never trained on
+    (the validation rows, or those and the held-out rows): the pool the interval's
+    noise is drawn from. Errors on the rows a network trained on are smaller than those
+    it makes on new rows, and an interval built from them is too narrow."""
+    rows = np.asarray(rows)
+    errors = y[rows] - one_step(model, members, y[:rows[-1] + 1])[rows]
+    return errors[np.isfinite(errors)]
 
 
 def wilson(k, m, z=1.959964):
@@ -742,12 +753,15 @@ def retrain(model, args, y, chosen, init_seed, data_seed, run, n_rows):
     return members
 
 
-def ahead(model, args, y, x, about, chosen, init_seed, data_seed, run, n_train):
+def ahead(model, args, y, x, about, chosen, init_seed, data_seed, run, n_train, check_pool,
+          pool):
     """Train the chosen network again on every row (retrain), and forecast args.ahead
-    steps past the last, with the 80% interval; first, the same network trained the
-    same way on all but the held-out rows, whose interval is measured on them
-    (coverage_by_horizon). Returns (x of the future, forecast, lower, upper, the x as
-    text, that coverage), or None when Ctrl-C stopped a training."""
+    steps past the last, with the 80% interval, its noise drawn from `pool` (the test's
+    networks' errors on the validation and the held-out rows, none of which they
+    trained on). First, the same recipe on all but the held-out rows: its interval,
+    with noise from `check_pool` (the errors on the validation rows), is measured on
+    them (coverage_by_horizon). Returns (x of the future, forecast, lower, upper, the x
+    as text, that coverage), or None when Ctrl-C stopped a training."""
     n = len(y)
     check = retrain(model, args, y, chosen, init_seed, data_seed, run, n_train)
     members = check and retrain(model, args, y, chosen, init_seed, data_seed, run, n)
@@ -755,10 +769,10 @@ def ahead(model, args, y, x, about, chosen, init_seed, data_seed, run, n_train):
         return None
     run.stop.hard = True                          # the simulation: a Ctrl-C stops at once
     coverage = coverage_by_horizon(model, check, y, n_train,
-                                   np.random.default_rng(data_seed), args.steps)
+                                   np.random.default_rng(data_seed), check_pool)
     fc = forecast(model, members, y, n, args.ahead)
     lower, upper = interval(model, members, y, n, args.ahead,
-                            np.random.default_rng(data_seed), warmup=args.steps)
+                            np.random.default_rng(data_seed), pool=pool)
     step = float(np.median(np.diff(x)))
     future = x[-1] + step * np.arange(1, args.ahead + 1)
     kind = about.get("x")

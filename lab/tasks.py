@@ -47,3 +47,130 @@ class EchoData:
         targets = np.zeros(steps)
         targets[self.delay:] = inputs[:steps - self.delay]
         return inputs, targets
+
+
+class LatchData:
+    """One fact, far back (Bengio, Simard and Frasconi's latch, 1994): a value v, uniform
+    on [-1, 1], at the first step of a sequence, then `gap` steps of distractors on the
+    same input (zeros, or noise: normal with standard deviation NOISE), and the answer,
+    v, asked at the last step only. A sequence is gap + 1 steps: next_batch(gap + 1)
+    hands out a new one, its targets NaN where nothing is asked (AskedOnly below trains
+    on it). y_data is a sample of the values, for train()'s scale of the loss."""
+
+    NOISE = 0.2
+
+    def __init__(self, gap, noise=False, seed=None):
+        if isinstance(gap, bool) or not isinstance(gap, (int, np.integer)) or gap < 1:
+            raise ValueError(f"gap must be an integer >= 1, got {gap!r}")
+        self.gap, self.noise = int(gap), bool(noise)
+        self.rng = np.random.default_rng(seed)
+        self.y_data = np.random.default_rng(0).uniform(-1.0, 1.0, 1000)
+        self.num_points = self.gap + 2                 # windows of gap + 1 steps fit
+
+    def next_batch(self, steps):
+        """A new sequence: inputs (gap + 1,) and targets (gap + 1,), NaN but the last."""
+        if steps != self.gap + 1:
+            raise ValueError(f"a latch sequence is gap + 1 = {self.gap + 1} steps, got {steps}")
+        inputs, targets = self.sequences(1)
+        return inputs[0], targets[0]
+
+    def sequences(self, n):
+        """n sequences at once: inputs and targets, each (n, gap + 1)."""
+        inputs = np.zeros((n, self.gap + 1))
+        inputs[:, 0] = v = self.rng.uniform(-1.0, 1.0, n)      # the fact, at the start
+        if self.noise:
+            inputs[:, 1:] = self.rng.normal(0.0, self.NOISE, (n, self.gap))
+        targets = np.full((n, self.gap + 1), np.nan)            # nothing asked ...
+        targets[:, -1] = v                                      # ... but at the end
+        return inputs, targets
+
+
+class RecallData:
+    """Keep the value after the last marker: a task only a recurrence can do. The input
+    is a stream of noise, uniform on [-1, 1]; at random times comes a marker (the input
+    MARKER = 2, outside the noise's range), and the input after it is a value to keep
+    (uniform on [-1, 1] too: only its place after a marker tells it from the noise).
+    From that step until the next marker, the target at every step is the value kept
+    last. The gaps between markers are uniform on longest // 4 + 1 .. longest steps:
+    with a longest gap of 200, always more than 50, so a window of the last 50 inputs
+    or fewer holds no marker most of the time, and whatever its model, it cannot know
+    the value then.
+
+    y_data (num_points,) is the input stream, targets the target stream (NaN before
+    the first value: nothing is asked), since the steps since the value kept (-1 before
+    it), interval the number of the marker whose value is kept (-1 before the first).
+    next_batch and batch_at hand out windows as EchoData's."""
+
+    MARKER = 2.0
+
+    def __init__(self, num_points, longest, seed=None):
+        if isinstance(longest, bool) or not isinstance(longest, (int, np.integer)) \
+                or longest < 4:
+            raise ValueError(f"the longest gap must be an integer >= 4, got {longest!r}")
+        self.rng = np.random.default_rng(seed)
+        self.longest, self.num_points = int(longest), int(num_points)
+        n = self.num_points
+        x = self.rng.uniform(-1.0, 1.0, n)
+        targets, since, interval = np.full(n, np.nan), np.full(n, -1), np.full(n, -1)
+        m, k = int(self.rng.integers(0, self.longest)), 0    # the first marker
+        while m + 1 < n:
+            x[m] = self.MARKER
+            gap = int(self.rng.integers(self.longest // 4 + 1, self.longest + 1))
+            end = min(m + 1 + gap, n)                  # kept through the next marker's step
+            targets[m + 1:end] = x[m + 1]
+            since[m + 1:end] = np.arange(end - m - 1)
+            interval[m + 1:end] = k
+            m, k = m + gap, k + 1
+        self.y_data, self.targets, self.since, self.interval = x, targets, since, interval
+
+    def next_batch(self, steps):
+        check_steps(steps, self.num_points)
+        return self.batch_at(self.rng.integers(0, self.num_points - steps + 1), steps)
+
+    def batch_at(self, start, steps):
+        if start < 0 or start + steps > self.num_points:
+            raise ValueError(f"no window of {steps} steps starts at {start} in "
+                             f"{self.num_points} points")
+        return self.y_data[start:start + steps], self.targets[start:start + steps]
+
+
+class AskedOnly:
+    """A cell whose loss counts only the steps where an answer is asked (a target that
+    is not NaN), with the cell's own lossFun unchanged: each step where nothing is
+    asked is given the network's own output as its target, so that its error, and so
+    every gradient that flows from it, is zero. The loss is rescaled to the mean over
+    the asked steps (the gradients are left as they are: Adagrad does not see their
+    scale). It costs one more forward pass a window. Everything else is the cell's."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def lossFun(self, params, inputs, targets, state):
+        asked = np.isfinite(targets)
+        if not asked.all():
+            own = self.model.forward(params, inputs, state)[-1]    # the outputs y_t
+            targets = np.where(asked, targets, own)
+        loss, grads, state = self.model.lossFun(params, inputs, targets, state)
+        return loss * len(asked) / max(int(asked.sum()), 1), grads, state
+
+
+# ---------------------------------------------------------------------------------------
+# the initialisations the literature uses to let memory through
+def init(model, hidden, rng, how="default"):
+    """The cell's initial weights, as its init_params makes them ("default"), or:
+    "identity"  Whh = I (a plain RNN; Le, Jaitly and Hinton 2015): each unit starts by
+                keeping its value;
+    "biasB"     the LSTM's forget-gate bias at B instead of 1 (Gers, Schmidhuber and
+                Cummins 2000; Jozefowicz, Zaremba and Sutskever 2015): f = sigmoid(B)
+                starts near 1 (0.95 at 3, 0.998 at 6), so the cell state is kept."""
+    params = model.init_params(hidden, rng)
+    if how == "identity":
+        params["Whh"] = np.eye(hidden)
+    elif how.startswith("bias"):
+        params["bf"][:] = float(how[4:])
+    elif how != "default":
+        raise ValueError(f"unknown initialisation {how!r}")
+    return params

@@ -93,7 +93,12 @@ def run(*args):
     (["--delays", ""], "--delays"),
     (["--seeds", "3-1"], "--seeds"),
     (["--lrs", "0.1,-1"], "--lrs"),
-    (["--cells", "cnn"], "unknown cell"),
+    (["--cells", "cnn"], "no cell 'cnn' in the echo task"),
+    (["--task", "latch", "--cells", "GRU", "bogus"], "no cell 'bogus' in the latch task"),
+    (["--task", "copy"], "--task"),
+    (["--noise"], "only the latch has distractors"),
+    (["--task", "recall", "--delays", "100,200"], "one longest gap"),
+    (["--task", "recall", "--delays", "3"], "between 4 and"),
     (["--workers", "0"], "--workers"),
     (["--iters", "0"], "--iters"),
 ])
@@ -112,13 +117,14 @@ def test_a_tiny_grid_chooses_the_rate_on_validation_and_writes_exactly_the_forma
     p = run(*args)
     assert p.returncode == 0, p.stderr
     summary = json.loads((out / "memory_span.json").read_text())
-    assert list(summary) == ["cells"] and list(summary["cells"]) == ["GRU"]
+    assert summary["task"] == "echo" and list(summary["cells"]) == ["GRU"]
     with open(out / "runs.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 * 2 and all(r["status"] == "ok" for r in rows)
     for cell, c in summary["cells"].items():
-        assert list(c) == ["lr", "delays", "nmse"] and c["delays"] == [1, 3]
-        mine = [r for r in rows if r["cell"] == cell]
+        assert list(c) == ["lr", "hidden", "init", "delays", "nmse"] and c["delays"] == [1, 3]
+        assert c["hidden"] == 32 and c["init"] == "default"
+        mine = [r for r in rows if r["label"] == cell]
         # the rate with the lowest mean validation error, worked out from the rows
         mean_val = {lr: np.mean([float(r["val_nmse"]) for r in mine if float(r["lr"]) == lr])
                     for lr in (0.003, 0.1)}
@@ -134,6 +140,7 @@ def test_a_tiny_grid_chooses_the_rate_on_validation_and_writes_exactly_the_forma
 
 
 def test_a_run_is_what_train_and_score_gives():
-    p = run("--run", "LSTM", "2", "1", "0.1", "30")
+    p = run("--run", "echo", "lstm_cos", "default", "0.1", "2", "1", "30", "0")
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout) == pytest.approx(memory_span.train_and_score("LSTM", 2, 1, 0.1, 30))
+    assert json.loads(p.stdout) == pytest.approx(
+        memory_span.train_and_score("echo", "lstm_cos", "default", 0.1, 2, 1, 30))

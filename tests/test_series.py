@@ -74,6 +74,18 @@ def test_aic_chooses_the_true_order_on_a_long_series(coef, p):
     np.testing.assert_allclose(fitted, coef, atol=0.06)
 
 
+def test_on_a_noisy_cosine_aic_runs_to_its_cap():
+    # a sinusoid plus white noise is an ARMA(2, 2) whose moving-average roots lie near
+    # the unit circle: no finite AR is its best predictor, so AIC takes every lag it is
+    # allowed (20 here), and more when allowed more (with a cap of 60, seeds 0-9 give
+    # 25 to 59)
+    from data import CosineData
+    data_seed, _ = np.random.SeedSequence(0).spawn(2)
+    y = CosineData(1000, 0.0, 0.5 * 999, noise=0.05, seed=data_seed).y_data
+    assert linear.choose_ar(y)[0] == linear.AR_MAX_ORDER == 20
+    assert linear.choose_ar(y, max_order=60)[0] == 38
+
+
 def test_ar_one_step_by_hand():
     y = np.array([2.0, 4.0, 6.0, 5.0])
     # y[t] = 1 + 0.5 y[t-1]: rows 1, 2, 3 -> 1 + 1, 1 + 2, 1 + 3
@@ -543,6 +555,17 @@ def test_the_interval_of_a_known_ar1_is_the_true_one():
     assert 0.70 <= inside <= 0.90, inside
 
 
+def test_the_interval_noise_comes_from_rows_never_trained_on():
+    # a network that repeats its input: its errors on rows 3..5 are the changes there
+    y = np.array([0.0, 5.0, 1.0, 2.0, 4.0, 3.0, 9.0])
+    net = [Member(linear_cell(1.0), False, 0.0, 1.0)]
+    np.testing.assert_allclose(series.unseen_errors(LinearCell, net, y, [3, 4, 5]), [1, 2, -1])
+    # and it reads nothing after the last of them
+    y2 = y.copy()
+    y2[6] = -100
+    np.testing.assert_allclose(series.unseen_errors(LinearCell, net, y2, [3, 4, 5]), [1, 2, -1])
+
+
 def test_the_warm_up_is_left_out_of_the_residuals():
     # a network that repeats its input: its errors are the changes, by hand
     y = np.array([0.0, 5.0, 1.0, 2.0, 4.0, 3.0])
@@ -562,7 +585,8 @@ def test_the_coverage_by_horizon_of_a_known_ar1_is_about_80_percent():
     for t in range(1, len(y)):
         y[t] = a * y[t - 1] + rng.normal()
     net = [Member(linear_rnn(a), False, 0.0, 1.0)]
-    c = series.coverage_by_horizon(rnn_cos, net, y, 1000, np.random.default_rng(1), warmup=5)
+    pool = series.residuals(rnn_cos, net, y[:1000], warmup=5)
+    c = series.coverage_by_horizon(rnn_cos, net, y, 1000, np.random.default_rng(1), pool)
     assert c["horizons"] == list(range(1, 21)) and c["origins"] == 60
     cover = np.array(c["coverage"])
     assert np.all((0.6 <= cover) & (cover <= 0.98)), cover
@@ -572,7 +596,7 @@ def test_the_coverage_by_horizon_of_a_known_ar1_is_about_80_percent():
     # those are held far less often
     wild = y.copy()
     wild[1000:] *= 2
-    c = series.coverage_by_horizon(rnn_cos, net, wild, 1000, np.random.default_rng(1))
+    c = series.coverage_by_horizon(rnn_cos, net, wild, 1000, np.random.default_rng(1), pool)
     assert np.mean(c["coverage"]) < 0.6
 
 
