@@ -165,12 +165,20 @@ def init(model, hidden, rng, how="default"):
                 keeping its value;
     "biasB"     the LSTM's forget-gate bias at B instead of 1 (Gers, Schmidhuber and
                 Cummins 2000; Jozefowicz, Zaremba and Sutskever 2015): f = sigmoid(B)
-                starts near 1 (0.95 at 3, 0.998 at 6), so the cell state is kept."""
+                starts near 1 (0.95 at 3, 0.998 at 6), so the cell state is kept;
+    "chronoT"   the LSTM's chrono initialisation (Tallec and Ollivier 2018) for memories
+                of up to T steps: each unit's forget bias log(u), u uniform on [1, T - 1],
+                and its input bias the opposite, so that C is an average of the
+                candidates over about u steps and stays bounded."""
     params = model.init_params(hidden, rng)
     if how == "identity":
         params["Whh"] = np.eye(hidden)
     elif how.startswith("bias"):
         params["bf"][:] = float(how[4:])
+    elif how.startswith("chrono"):
+        T = float(how[6:])
+        params["bf"][:] = np.log(rng.uniform(1.0, T - 1.0, (hidden, 1)))
+        params["bi"][:] = -params["bf"]
     elif how != "default":
         raise ValueError(f"unknown initialisation {how!r}")
     return params
