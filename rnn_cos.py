@@ -140,7 +140,7 @@ def lossFun(params, inputs, targets, hprev):
 # ---------------------------------------------------------------------------------------
 # Adagrad and the training loop (the LSTM and GRU scripts train with this loop too)
 def train(model, params, data, iters, steps, learning_rate, h0, hprev_mode="reset",
-          anneal=0.0, keep=(), progress=None, stop=None):
+          anneal=0.0, keep=(), progress=None, stop=None, clip=5.0):
     """Train params (a dict of arrays, updated in place) with Adagrad on windows of data,
     each window through model.lossFun (this file's, or a gated cell's).
 
@@ -153,7 +153,8 @@ def train(model, params, data, iters, steps, learning_rate, h0, hprev_mode="rese
     same learning rate throughout, as in min-char-rnn).
     keep: the iterations after which to keep a copy of the weights (0 is before the
     first step). progress.update(n, losses) is told of every iteration; the loop ends
-    early when stop.requested turns true (Ctrl-C).
+    early when stop.requested turns true (Ctrl-C). clip: each gradient entry is clipped
+    to [-clip, clip], min-char-rnn's guard against exploding gradients (None: not at all).
     Returns (losses, kept): the loss of every iteration done, shape (iterations,), and
     {iteration: a copy of params}. Raises plumbing.Diverged when the loss is NaN,
     infinite, or blown up (plumbing.check_loss).
@@ -177,7 +178,9 @@ def train(model, params, data, iters, steps, learning_rate, h0, hprev_mode="rese
             losses.append(loss)
             lr = annealed(learning_rate, n, iters, anneal)
             for k in params:                             # Adagrad, one weight array at a time
-                dparam = np.clip(grads[k], -5, 5, out=grads[k])  # clip: exploding gradients
+                dparam = grads[k]                        # clip: against exploding gradients
+                if clip:
+                    np.clip(dparam, -clip, clip, out=dparam)
                 mem[k] += dparam * dparam
                 params[k] += -lr * dparam / np.sqrt(mem[k] + 1e-8)  # adagrad update
             progress.update(n + 1, losses)               # the progress line

@@ -115,7 +115,7 @@ RECALL_POINTS = 20_000   # recall: the validation and test streams
 FIT_ROWS = 20_000    # recall: the rows a window model is fitted on
 BINS = (10, 25, 50, 100, 150, 200)   # recall: steps since the value, binned (upper edges)
 FAR = 50             # recall: from this many steps since the value, no window of 50 holds the marker
-COLUMNS = ["task", "cell", "label", "init", "lr", "delay", "seed", "iters", "noise",
+COLUMNS = ["task", "cell", "label", "init", "lr", "delay", "seed", "iters", "noise", "window",
            *runner.FINGERPRINT, "status", "val_nmse", "test_nmse", "test_bins", "test_far",
            "init_gradient", "train_loss", "seconds"]
 
@@ -208,7 +208,8 @@ def init_gradient(model, params, data):
     return float(g[-1] / g[0]) if g[0] > 0 else float("nan")
 
 
-def train_and_score(task, cell, how, lr, delay, seed, iters, noise=False):
+def train_and_score(task, cell, how, lr, delay, seed, iters, noise=False,
+                    window=RECALL_WINDOW):
     """Train `cell` (a module's NAME, or "window") on `task` and score it on the
     validation and test series: a dict of val_nmse, test_nmse and train_loss (the mean
     of the last 1,000 losses), and for the latch init_gradient, for the recall
@@ -234,7 +235,7 @@ def train_and_score(task, cell, how, lr, delay, seed, iters, noise=False):
         steps, data, mode = delay + 1, LatchData(delay, noise, seed=train_seed), "reset"
         gradient = init_gradient(model, params, LatchData(delay, noise, seed=init_seed))
     else:
-        steps, data, mode = RECALL_WINDOW, RecallData(TRAIN_POINTS, delay, train_seed), "sequential"
+        steps, data, mode = window, RecallData(TRAIN_POINTS, delay, train_seed), "sequential"
     losses, _ = rnn_cos.train(AskedOnly(model), params, data, iters, steps, lr,
                               model.init_state(H), hprev_mode=mode,
                               anneal=rnn_cos.DEFAULTS["anneal"])
@@ -257,13 +258,14 @@ def train_and_score(task, cell, how, lr, delay, seed, iters, noise=False):
 
 
 def run_main(argv):
-    """python -m lab.memory_span --run TASK CELL INIT LR DELAY SEED ITERS NOISE: one run;
-    prints its scores as one line of JSON. Exit status plumbing.EXIT_DIVERGED (3) if it
-    diverged."""
-    task, cell, how, lr, delay, seed, iters, noise = argv
+    """python -m lab.memory_span --run TASK CELL INIT LR DELAY SEED ITERS NOISE WINDOW: one
+    run; prints its scores as one line of JSON. Exit status plumbing.EXIT_DIVERGED (3) if
+    it diverged."""
+    task, cell, how, lr, delay, seed, iters, noise, window = argv
     try:
         scores = train_and_score(task, cell, how, float(lr), int(delay), int(seed),
-                                 int(iters), noise == "1")
+                                 int(iters), noise == "1",
+                                 int(window) if window != "-" else RECALL_WINDOW)
     except plumbing.Diverged as e:
         return plumbing.fail(PROG, f"the loss diverged: {e}", plumbing.EXIT_DIVERGED)
     print(json.dumps(scores))
@@ -303,6 +305,9 @@ def parse_args(argv=None):
     p.add_argument("--cells", nargs="+", default=None, metavar="LABEL",
                    help="the cells to train, by label (by default every one of the task's: "
                         + "; ".join(f"{t}: {', '.join(c)}" for t, c in CONFIGS.items()) + ")")
+    p.add_argument("--window", type=plumbing.positive_int, default=None,
+                   help=f"the recall's training windows: consecutive, the state carried "
+                        f"across (default {RECALL_WINDOW} steps)")
     p.add_argument("--noise", action="store_true",
                    help="the latch's distractors are noise (normal, standard deviation "
                         f"{LatchData.NOISE:g}) instead of zeros")
@@ -328,6 +333,12 @@ def parse_args(argv=None):
             t, "latch_noise" if args.noise else "latch"))
         if args.noise and t != "latch":
             raise ValueError("argument --noise: only the latch has distractors")
+        if args.window is not None and t != "recall":
+            raise ValueError("argument --window: only the recall trains on consecutive "
+                             "windows")
+        if args.window is not None and args.window >= TRAIN_POINTS:
+            raise ValueError(f"argument --window: at most {TRAIN_POINTS - 1} steps, got "
+                             f"{args.window}")
         labels = {c.lower(): c for c in CONFIGS[t]}
         cells = args.cells or list(CONFIGS[t])
         unknown = [c for c in cells if c.lower() not in labels]
@@ -377,7 +388,8 @@ def jobs_of(args):
                             task=args.task, cell=c.cell, label=label, init=how,
                             lr=repr(float(lr)), delay=str(delay), seed=str(seed),
                             iters=str(args.iters), noise=str(int(args.noise)),
-                            code=code, data="")))
+                            window=str(args.window or RECALL_WINDOW) if args.task == "recall"
+                            else "-", code=code, data="")))
     return jobs
 
 
@@ -385,7 +397,7 @@ def work(job):
     r = job["row"]
     status, stdout, stderr, seconds = runner.run_script(
         "lab.memory_span", ["--run", r["task"], r["cell"], r["init"], r["lr"], r["delay"],
-                            r["seed"], r["iters"], r["noise"]])
+                            r["seed"], r["iters"], r["noise"], r["window"]])
     if status == plumbing.EXIT_DIVERGED:               # the run says its loss diverged
         return dict(r, status="diverged", seconds=f"{seconds:.2f}")
     if status != 0:
@@ -554,7 +566,7 @@ def plot(summary, seeds, iters, path):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--run"] and len(argv) == 9:
+    if argv[:1] == ["--run"] and len(argv) == 10:
         return run_main(argv[1:])
     args = parse_args(argv)
     say = (lambda *a, **k: None) if args.quiet else print
@@ -562,7 +574,8 @@ def main(argv=None):
     if problem:
         return plumbing.fail(PROG, problem, 2)
     grid = runner.Grid(os.path.join(args.out, "runs.csv"), COLUMNS,
-                       ["task", "label", "init", "lr", "delay", "seed", "iters", "noise"])
+                       ["task", "label", "init", "lr", "delay", "seed", "iters", "noise",
+                        "window"])
     jobs = jobs_of(args)
     try:
         todo, have, stale = grid.plan(jobs)

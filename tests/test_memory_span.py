@@ -97,6 +97,7 @@ def run(*args):
     (["--task", "latch", "--cells", "GRU", "bogus"], "no cell 'bogus' in the latch task"),
     (["--task", "copy"], "--task"),
     (["--noise"], "only the latch has distractors"),
+    (["--window", "20"], "only the recall"),
     (["--task", "recall", "--delays", "100,200"], "one longest gap"),
     (["--task", "recall", "--delays", "3"], "between 4 and"),
     (["--workers", "0"], "--workers"),
@@ -140,7 +141,7 @@ def test_a_tiny_grid_chooses_the_rate_on_validation_and_writes_exactly_the_forma
 
 
 def test_a_run_is_what_train_and_score_gives():
-    p = run("--run", "echo", "lstm_cos", "default", "0.1", "2", "1", "30", "0")
+    p = run("--run", "echo", "lstm_cos", "default", "0.1", "2", "1", "30", "0", "-")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == pytest.approx(
         memory_span.train_and_score("echo", "lstm_cos", "default", 0.1, 2, 1, 30))
