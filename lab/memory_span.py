@@ -530,10 +530,10 @@ def plot(summary, seeds, iters, path):
         color = COLORS.get(label, "black")
         for k in range(v.shape[1]):
             ax.plot(d * shift, np.maximum(v[:, k], floor), "o", color=color, alpha=0.5, ms=4)
-        chosen = "" if c["init"] == "default" else f", {c['init']}"
+        chosen = [c["init"]] if len(CONFIGS[task][label].inits) > 1 else []
+        chosen += [] if c["lr"] is None else [f"lr {c['lr']:g}"]
         ax.plot(d * shift, np.maximum(np.nanmedian(v, axis=1), floor), color=color, lw=2,
-                ls="--" if c["lr"] is None else "-",
-                label=f"{label}{chosen if c['init'].startswith(('bias', 'p')) else ''}")
+                ls="--" if c["lr"] is None else "-", label=f"{label} ({', '.join(chosen)})")
     ax.axhline(1, color="black", ls="--", lw=1, label="1: remembers nothing")
     ax.axhline(0.05, color="0.5", ls=":", lw=1, label="0.05")
     if task == "echo":
@@ -602,7 +602,9 @@ def main(argv=None):
             say(f"{label}: mean validation error " + ", ".join(
                 f"{v:.4f} at {how}" + ("" if np.isnan(lr) else f", lr {lr:g}")
                 for (how, lr), v in by.items())
-                + f"; chosen {summary['cells'][label]['init']}")
+                + f"; chosen {summary['cells'][label]['init']}"
+                + ("" if summary["cells"][label]["lr"] is None else
+                   f", lr {summary['cells'][label]['lr']:g}"))
     plumbing.save_json(os.path.join(args.out, "memory_span.json"), summary)
     plot(summary, args.seeds, args.iters, os.path.join(args.out, "memory_span.png"))
     print(table(summary, args.seeds))
