@@ -86,22 +86,22 @@ class LatchData:
 
 
 class RecallData:
-    """Keep the value after the last marker: a task only a recurrence can do. The input
-    is a stream of noise, uniform on [-1, 1]; at random times comes a marker (the input
-    MARKER = 2, outside the noise's range), and the input after it is a value to keep
-    (uniform on [-1, 1] too: only its place after a marker tells it from the noise).
-    From that step until the next marker, the target at every step is the value kept
-    last. The gaps between markers are uniform on longest // 4 + 1 .. longest steps:
-    with a longest gap of 200, always more than 50, so a window of the last 50 inputs
-    or fewer holds no marker most of the time, and whatever its model, it cannot know
-    the value then.
+    """Keep the value of the last marker: a task only a recurrence can do. The input is
+    a stream of noise, uniform on [-1/4, 1/4]; at random times comes a marker, an input out
+    of the noise's range that carries a value v: MARKER + v, v uniform on [-1/2, 1/2]
+    (so the marker lies in [1.5, 2.5]). From the marker until the next one, the target
+    at every step is the value v kept last. The gaps between markers are uniform on
+    longest // 4 + 1 .. longest steps: with a longest gap of 200, always more than 50,
+    so a window of the last 50 inputs or fewer holds no marker most of the time, and
+    whatever its model, it cannot know the value then.
 
     y_data (num_points,) is the input stream, targets the target stream (NaN before
-    the first value: nothing is asked), since the steps since the value kept (-1 before
-    it), interval the number of the marker whose value is kept (-1 before the first).
+    the first marker: nothing is asked), since the steps since the last marker (-1
+    before it), interval the number of that marker (-1 before the first).
     next_batch and batch_at hand out windows as EchoData's."""
 
     MARKER = 2.0
+    NOISE = 0.25
 
     def __init__(self, num_points, longest, seed=None):
         if isinstance(longest, bool) or not isinstance(longest, (int, np.integer)) \
@@ -110,16 +110,17 @@ class RecallData:
         self.rng = np.random.default_rng(seed)
         self.longest, self.num_points = int(longest), int(num_points)
         n = self.num_points
-        x = self.rng.uniform(-1.0, 1.0, n)
+        x = self.rng.uniform(-self.NOISE, self.NOISE, n)
         targets, since, interval = np.full(n, np.nan), np.full(n, -1), np.full(n, -1)
         m, k = int(self.rng.integers(0, self.longest)), 0    # the first marker
-        while m + 1 < n:
-            x[m] = self.MARKER
+        while m < n:
+            v = self.rng.uniform(-0.5, 0.5)
+            x[m] = self.MARKER + v
             gap = int(self.rng.integers(self.longest // 4 + 1, self.longest + 1))
-            end = min(m + 1 + gap, n)                  # kept through the next marker's step
-            targets[m + 1:end] = x[m + 1]
-            since[m + 1:end] = np.arange(end - m - 1)
-            interval[m + 1:end] = k
+            end = min(m + gap, n)                      # kept until the next marker
+            targets[m:end] = v
+            since[m:end] = np.arange(end - m)
+            interval[m:end] = k
             m, k = m + gap, k + 1
         self.y_data, self.targets, self.since, self.interval = x, targets, since, interval
 

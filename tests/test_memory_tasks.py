@@ -35,17 +35,18 @@ def test_latch_sequences_by_hand():
 def test_recall_stream_by_hand():
     d = RecallData(2000, 40, seed=3)
     x, target, since = d.y_data, d.targets, d.since
-    markers = np.flatnonzero(x == RecallData.MARKER)
+    markers = np.flatnonzero(x > 1)                                 # out of the noise's range
     gaps = np.diff(markers)
     assert len(markers) > 30 and gaps.min() >= 40 // 4 + 1 and gaps.max() <= 40
-    assert np.all(np.isnan(target[:markers[0] + 1]))                # nothing asked before
+    assert np.all(np.isnan(target[:markers[0]]))                    # nothing asked before
     for k, m in enumerate(markers[:-1]):
-        span = slice(m + 1, markers[k + 1] + 1)                     # through the next marker
-        assert np.all(target[span] == x[m + 1])                     # the value after it
+        span = slice(m, markers[k + 1])                             # until the next marker
+        np.testing.assert_allclose(target[span], x[m] - RecallData.MARKER, atol=1e-15)  # its value
+        assert np.all(target[span] == target[m])
         np.testing.assert_array_equal(since[span], np.arange(gaps[k]))
         assert np.all(d.interval[span] == k)
-    # every other input is noise on [-1, 1]
-    assert np.all(np.abs(np.delete(x, markers)) <= 1)
+    assert np.all(np.abs(x[markers] - RecallData.MARKER) <= 0.5)
+    assert np.all(np.abs(np.delete(x, markers)) <= RecallData.NOISE)   # the rest is noise
     inputs, targets = d.batch_at(100, 7)
     np.testing.assert_array_equal(inputs, x[100:107])
     np.testing.assert_array_equal(targets, target[100:107])
