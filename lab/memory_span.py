@@ -517,7 +517,7 @@ def plot(summary, seeds, iters, path):
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
     task = summary["task"]
-    fig = Figure(figsize=(8, 5.2), layout="constrained")
+    fig = Figure(figsize=(8, 6), layout="constrained")
     ax = fig.subplots()
     floor = 1e-6                                     # the axis ends here
     labels = list(summary["cells"])
@@ -558,7 +558,7 @@ def plot(summary, seeds, iters, path):
              "recall": "The recall: the value of the last marker, in a stream of noise"}[task]
     ax.set_title(f"{title}\n({iters:,} iterations, {len(seeds)} seeds, a dot per seed; "
                  f"scored on a test series never trained on)", fontsize="medium")
-    ax.legend(loc="lower right" if task == "echo" else "center left", fontsize="x-small")
+    fig.legend(loc="outside lower center", ncol=3, fontsize="x-small")  # below: no data hidden
     ax.grid(True, which="major", alpha=0.3)
     plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
