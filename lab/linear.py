@@ -109,6 +109,12 @@ def diebold_mariano(errors_a, errors_b):
     return stat, 2 * student_t_sf(abs(stat), n - 1)
 
 
+def p_text(p):
+    """A p-value as it can be trusted: 'p = 0.043', or 'p < 1e-6' below that (smaller
+    values mean only that the difference is far beyond the noise)."""
+    return "p < 1e-6" if np.isfinite(p) and p < 1e-6 else f"p = {p:.2g}"
+
+
 def student_t_sf(t, df):
     """P(T > t) for Student's t with df degrees of freedom, t >= 0:
     I_x(df/2, 1/2) / 2 with x = df / (df + t^2), I the regularised incomplete beta."""

@@ -503,13 +503,9 @@ def table(summary, seeds):
     dm = summary.get("dm")
     if dm:
         lines.append(f"{dm['cell']} against the {dm['window']}, {FAR} or more steps since the "
-                     f"value, Diebold-Mariano over the marker intervals: p = "
-                     + ", ".join(linear_p(p) for p in dm["p"]))
+                     f"value, Diebold-Mariano over the marker intervals, by seed: "
+                     + ", ".join(linear.p_text(p) for p in dm["p"]))
     return "\n".join(lines)
-
-
-def linear_p(p):
-    return "p < 1e-6" if np.isfinite(p) and p < 1e-6 else f"{p:.2g}"
 
 
 def plot(summary, seeds, iters, path):
@@ -519,7 +515,7 @@ def plot(summary, seeds, iters, path):
     task = summary["task"]
     fig = Figure(figsize=(8, 6), layout="constrained")
     ax = fig.subplots()
-    floor = 1e-6                                     # the axis ends here
+    floor = 1e-3 if task == "recall" else 1e-6      # the axis ends here (values below: on it)
     labels = list(summary["cells"])
     for j, label in enumerate(labels):
         c = summary["cells"][label]

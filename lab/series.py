@@ -30,7 +30,7 @@ import rnn_cos
 from lab import limits, linear, plumbing, poly
 from lab.cells import CELLS, batched_step
 from lab.csvfile import SeriesData, format_date, parse_date, read_csv_column
-from lab.linear import ar_changes, choose_ar, diebold_mariano
+from lab.linear import ar_changes, choose_ar, diebold_mariano, p_text
 
 HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held out
 VALIDATION = 0.2     # the last 20% of the training part is the validation slice
@@ -884,12 +884,6 @@ def coverage_line(r, name, whose):
     return (f"the 80% interval of {whose}, from {int(r[f'{name}_origins'])} origins in the "
             f"held-out rows, held by horizon {shown} (95% interval)"
             + (f"; at {int(h[-1])} steps {100 * c[-1]:.0f}%" if len(h) > 5 else ""))
-
-
-def p_text(p):
-    """A p-value as it can be trusted: 'p = 0.043', or 'p < 1e-6' below that (smaller
-    values mean only that the difference is far beyond the noise)."""
-    return "p < 1e-6" if np.isfinite(p) and p < 1e-6 else f"p = {p:.2g}"
 
 
 if __name__ == "__main__":
