@@ -869,8 +869,9 @@ def test_line(net, other, p, rows_better, n, name, plain):
     if not np.isfinite(p) or p >= 0.05:
         return (f"the network and {plain} are not significantly different one step "
                 f"ahead (Diebold-Mariano {p_text(p)}; {rows})")
-    better = "the network" if net < other else name
-    return (f"{better} is significantly better one step ahead (Diebold-Mariano "
+    better = f"the network is significantly better than {plain}" if net < other else \
+        f"{name} is significantly better than the network"
+    return (f"{better} one step ahead (Diebold-Mariano "
             f"{p_text(p)}; {rows}): its RMSE is {100 * (1 - min(net, other) / max(net, other)):.0f}% "
             f"lower")
 

@@ -354,8 +354,8 @@ def test_summary_says_when_the_linear_model_wins():
             "'same as last value' 30") in text
     assert ("over the training rows' standard deviation (40): network 0.5, linear 0.45, "
             "polynomial 0.475, 'same as last value' 0.75") in text
-    assert ("the linear model, AR(9) on the levels, is significantly better one step ahead "
-            "(Diebold-Mariano p = 0.01; the network's error is the smaller on 20 of the 62 "
+    assert ("the linear model, AR(9) on the levels, is significantly better than the network "
+            "one step ahead (Diebold-Mariano p = 0.01; the network's error is the smaller on 20 of the 62 "
             "rows): its RMSE is 10% lower") in text
     assert "differences with 16 hidden units, both chosen on the validation rows" in text
     assert "weights of iteration 5,000, validation RMSE 12.5;" in text
@@ -364,10 +364,14 @@ def test_summary_says_when_the_linear_model_wins():
             "4.25, 10% of the training rows' standard deviation") in text
     assert "the polynomial model" not in text          # linear: the better window model
     r.update(window_model="poly", dm_window_pvalue=0.002, network_better_window_rows=9)
-    assert ("the polynomial model, degree-2 AR(3) on the changes, is significantly better one "
-            "step ahead (Diebold-Mariano p = 0.002; the network's error is the smaller on 9 of "
+    assert ("the polynomial model, degree-2 AR(3) on the changes, is significantly better than "
+            "the network one step ahead (Diebold-Mariano p = 0.002; the network's error is the smaller on 9 of "
             "the 62 rows): its RMSE is 5% lower") in series.summary(r, 16, 62, (True, True))
-    r["window_model"] = "linear"
+    r.update(poly_rmse=30.0)                    # and the network the better of the two
+    assert ("the network is significantly better than the polynomial model (the better "
+            "window model on the validation rows) one step ahead (Diebold-Mariano p = 0.002"
+            in series.summary(r, 16, 62, (True, True)))
+    r.update(window_model="linear", poly_rmse=19.0)
     assert "AR on the changes (19), not chosen on the validation rows, beats the network too" in text
     assert "the 80% interval, simulated from the end of the training part, held 79% of the 62" in text
     r["dm_pvalue"] = 0.43
