@@ -260,7 +260,7 @@ def plot_predictions(r, path):
         if early > limit:                         # the warm-up's large errors leave the axes
             bottom.set_ylim(-limit, limit)
             bottom.plot([], [], " ", label=f"warm-up errors reach {early:.2g}, off the axis")
-    bottom.legend(loc="upper right", fontsize="small", ncol=2)
+    bottom.legend(loc="best", fontsize="small", ncol=2)   # where it hides the least
     bottom.set_xlabel(str(r["x_label"]))
     bottom.set_ylabel("prediction − true")
     for ax in (top, bottom):
