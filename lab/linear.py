@@ -5,7 +5,8 @@
 fitted by least squares, its order p chosen by AIC. It is what a practitioner fits
 first, and on some series it is all there is to learn: a sampled cosine obeys
 y[t+1] = 2 cos(r) y[t] - y[t-1] exactly, an AR(2) with no error at all. A recurrent
-network earns its keep only where it beats this model.
+network earns its keep only where it beats this model, and the polynomial one of
+lab/poly.py, its nonlinear extension.
 """
 import math
 
