@@ -145,3 +145,26 @@ def test_a_run_is_what_train_and_score_gives():
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == pytest.approx(
         memory_span.train_and_score("echo", "lstm_cos", "default", 0.1, 2, 1, 30))
+
+
+def test_a_tiny_recall_grid_writes_the_format_and_tests_the_best_cell_against_the_window(
+        tmp_path):
+    out = tmp_path / "r"
+    p = run("--task", "recall", "--iters", "20", "--seeds", "0", "--cells", "GRU",
+            "linear window", "--window", "30", "--workers", "2", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    summary = json.loads((out / "memory_span.json").read_text())
+    assert summary["task"] == "recall" and list(summary["cells"]) == ["GRU", "linear window"]
+    for c in summary["cells"].values():
+        assert list(c) == ["lr", "hidden", "init", "delays", "nmse"]
+        assert c["delays"] == list(memory_span.BINS) and len(c["nmse"]) == len(memory_span.BINS)
+    window = summary["cells"]["linear window"]
+    assert window["lr"] is None and window["init"] in memory_span.WINDOWS_LINEAR
+    with open(out / "runs.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["window"] for r in rows} == {"30"}
+    # the window chosen is the one with the lowest validation error of its rows
+    mine = {r["init"]: float(r["val_nmse"]) for r in rows if r["label"] == "linear window"}
+    assert window["init"] == min(mine, key=mine.get)
+    dm = summary["dm"]
+    assert dm["cell"] == "GRU" and dm["window"] == "linear window" and len(dm["p"]) == 1
