@@ -126,25 +126,33 @@ def normalised_error(model, params, data, delay, steps):
     of consecutive windows of `steps` steps of data, each from the cell's zero state,
     divided by the variance of data's input. A float."""
     windows = data.num_points // steps
-    errors = np.empty((windows, steps - delay))
-    for w in range(windows):
-        inputs, targets = data.batch_at(w * steps, steps)
-        errors[w] = (model.predict(params, inputs) - targets)[delay:]
+    batches = [data.batch_at(w * steps, steps) for w in range(windows)]
+    inputs, targets = (np.array(b) for b in zip(*batches))
+    out = (outputs(model, params, inputs) if hasattr(model, "init_state") else
+           np.array([model.predict(params, x) for x in inputs]))  # a model built by hand
+    errors = (out - targets)[:, delay:]
     return float(np.mean(errors ** 2) / np.var(data.y_data))
 
 
-def last_outputs(model, params, inputs):
-    """The output at the last step of each sequence, inputs (n, T), every sequence from
-    the zero state, all stepped together (lab/cells.py's batched steps)."""
+def outputs(model, params, inputs, last=False):
+    """The outputs of every sequence of inputs (n, T), each from the zero state, all
+    stepped together (lab/cells.py's batched steps): (n, T), or (n,) the last only."""
     H = params["Why"].shape[1]
     state = model.init_state(H)
     state = (tuple(np.zeros((len(inputs), H)) for _ in state) if isinstance(state, tuple)
              else np.zeros((len(inputs), H)))
-    step = batched_step(model)
+    step, out = batched_step(model), []
     for t in range(inputs.shape[1]):
         state = step(params, inputs[:, t], state)
-    h = state[0] if isinstance(state, tuple) else state
-    return h @ params["Why"][0] + params["by"][0, 0]
+        if not last or t == inputs.shape[1] - 1:
+            h = state[0] if isinstance(state, tuple) else state
+            out.append(h @ params["Why"][0] + params["by"][0, 0])     # y_t = Why h_t + by
+    return np.array(out).T if not last else out[0]
+
+
+def last_outputs(model, params, inputs):
+    """The output at the last step of each sequence, inputs (n, T)."""
+    return outputs(model, params, inputs, last=True)
 
 
 def latch_error(model, params, data, n):

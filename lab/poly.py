@@ -25,6 +25,7 @@ POLY_MAX_DEGREE = 4    # degree from 1 to 4
 POLY_SHARE = 0.5       # at most one coefficient per two rows fitted ...
 POLY_MAX_TERMS = 400   # ... and at most this many (a long series' fits stay cheap)
 POLY_RCOND = 1e-10
+POLY_ROWS = 1000       # fitted on at most the last 1,000 rows (none of the shipped series has more)
 WIDEN = 0.5            # on its own, each value is held within the training range +- half its span
 
 
@@ -124,13 +125,14 @@ def choose(y, n_fit, n_train):
     """The polynomial AR a practitioner would keep: levels or changes, order p and
     degree, each combination fitted on the fit rows y[:n_fit] and scored by its
     one-step RMSE on the validation rows [n_fit, n_train); the best is refitted on the
-    whole training part y[:n_train]. Nothing after n_train is read. Returns (the Poly,
+    whole training part y[:n_train] (on a long series, each fit on its last POLY_ROWS
+    rows). Nothing after n_train is read. Returns (the Poly,
     its validation RMSE)."""
     y = np.asarray(y, dtype=float)
     val_rows = np.arange(n_fit, n_train)
     scores = []
     for changes in (False, True):
-        v = np.diff(y[:n_fit]) if changes else y[:n_fit]
+        v = recent(np.diff(y[:n_fit]) if changes else y[:n_fit])
         for p, d in candidates(len(v) - 1):
             if changes and p + 1 > val_rows[0]:
                 continue
@@ -142,7 +144,12 @@ def choose(y, n_fit, n_train):
                 scores.append((score, d, p, changes))
     score, d, p, changes = min(scores)
     v = np.diff(y[:n_train]) if changes else y[:n_train]
-    return Poly(p, d, fit(v, p, d), changes, bounds(v)), score
+    return Poly(p, d, fit(recent(v), p, d), changes, bounds(v)), score
+
+
+def recent(v):
+    """The last POLY_ROWS values of v: what a fit reads of a long series."""
+    return v[max(0, len(v) - POLY_ROWS):]
 
 
 def label(r):

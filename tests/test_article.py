@@ -1,13 +1,10 @@
 """lab/article.py: the gradient recorder against the gradients by hand, and the forget
 gate's probe on an LSTM latch built by hand, whose holding unit and gate are known."""
-import subprocess
-
 import numpy as np
 import pytest
 
 import lstm_cos
 import rnn_cos
-from conftest import command
 from lab import article
 from lab.memory_span import latch_error
 from lab.tasks import LatchData
@@ -59,10 +56,10 @@ def test_the_probe_finds_the_unit_that_holds_the_fact_and_its_gate():
     (["forget", "--gap", "0"], "--gap"),
     (["forget", "--seeds", "2-1"], "--seeds"),
 ])
-def test_bad_options_one_line_exit_2(tmp_path, args, words):
-    p = subprocess.run([*command("lab.article"), *args, "--out", str(tmp_path / "x")],
-                       capture_output=True, text=True, timeout=60)
-    assert p.returncode == 2
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and words in lines[0], p.stderr
+def test_bad_options_one_line_exit_2(tmp_path, capsys, args, words):
+    with pytest.raises(SystemExit) as e:
+        article.main([*args, "--out", str(tmp_path / "x")])
+    assert e.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], lines
     assert not (tmp_path / "x").exists()

@@ -103,12 +103,20 @@ def run(*args):
     (["--workers", "0"], "--workers"),
     (["--iters", "0"], "--iters"),
 ])
-def test_bad_options_one_line_exit_2(tmp_path, args, words):
-    p = run(*args, "--out", str(tmp_path / "never"))
-    assert p.returncode == 2
-    lines = p.stderr.strip().splitlines()
+def test_bad_options_one_line_exit_2(tmp_path, capsys, args, words):
+    # in this process: parse_args is all a run does before its first job
+    with pytest.raises(SystemExit) as e:
+        memory_span.main([*args, "--out", str(tmp_path / "never")])
+    assert e.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("python -m lab.memory_span: error: ")
     assert words in lines[0] and not (tmp_path / "never").exists()
+
+
+def test_a_bad_option_as_a_process_too(tmp_path):
+    p = run("--task", "copy", "--out", str(tmp_path / "never"))
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+    assert "--task" in p.stderr and not (tmp_path / "never").exists()
 
 
 def test_a_tiny_grid_chooses_the_rate_on_validation_and_writes_exactly_the_format(tmp_path):
