@@ -13,6 +13,7 @@ column is scaled to unit length, and the singular values below POLY_RCOND of the
 largest are dropped (lstsq's rcond): the least-squares solution of smallest norm.
 A well-conditioned fit is untouched by it, so degree 1 is exactly the AR(p) fit.
 """
+from functools import lru_cache
 from itertools import combinations_with_replacement
 from math import comb
 
@@ -29,10 +30,11 @@ POLY_ROWS = 1000       # fitted on at most the last 1,000 rows (none of the ship
 WIDEN = 0.5            # on its own, each value is held within the training range +- half its span
 
 
+@lru_cache(maxsize=None)                 # design() asks at every step of a forecast
 def terms(p, degree):
     """The monomials of degree 0..degree in p lagged values, each a tuple of lag
     indices (0 is y[t-1]): (), (0,), (1,), ..., (0, 0), (0, 1), ... C(p + degree, degree)."""
-    return [t for d in range(degree + 1) for t in combinations_with_replacement(range(p), d)]
+    return tuple(t for d in range(degree + 1) for t in combinations_with_replacement(range(p), d))
 
 
 def n_terms(p, degree):

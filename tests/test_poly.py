@@ -24,7 +24,7 @@ def henon(n, a=1.4, b=0.3):
 
 
 def test_the_monomials_by_hand():
-    assert poly.terms(2, 2) == [(), (0,), (1,), (0, 0), (0, 1), (1, 1)]
+    assert poly.terms(2, 2) == ((), (0,), (1,), (0, 0), (0, 1), (1, 1))
     assert len(poly.terms(8, 3)) == poly.n_terms(8, 3) == 165
     # y[t-1] = 2, y[t-2] = 3: 1, 2, 3, 4, 6, 9
     np.testing.assert_array_equal(poly.design([[2.0, 3.0]], 2), [[1, 2, 3, 4, 6, 9]])

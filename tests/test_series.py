@@ -531,13 +531,18 @@ def linear_rnn(a, w=1e-4):
                 bh=np.zeros((1, 1)), by=np.zeros((1, 1)))
 
 
+def ar1(a, n, seed=0):
+    """x[t] = a x[t-1] + e, e ~ N(0, 1), from x[0] = 0: n values."""
+    rng, y = np.random.default_rng(seed), np.zeros(n)
+    for t in range(1, n):
+        y[t] = a * y[t - 1] + rng.normal()
+    return y
+
+
 def test_the_interval_of_a_known_ar1_is_the_true_one():
     # x[t] = a x[t-1] + e, e ~ N(0, 1): k steps ahead of x_T the value is normal with
     # mean a^k x_T and variance sum_{i<k} a^(2i); its 80% interval is +-1.2816 sd
-    a, rng = 0.8, np.random.default_rng(0)
-    y = np.zeros(2000)
-    for t in range(1, len(y)):
-        y[t] = a * y[t - 1] + rng.normal()
+    a, y = 0.8, ar1(0.8, 2000)
     net = [Member(linear_rnn(a), False, 0.0, 1.0)]
     lower, upper = series.interval(rnn_cos, net, y, 1995, 5, np.random.default_rng(1),
                                    paths=4000)
@@ -584,10 +589,7 @@ def test_the_coverage_by_horizon_of_a_known_ar1_is_about_80_percent():
     # values at every horizon. From 60 origins 50 rows apart (nearly independent at
     # a = 0.8), one horizon's coverage has a binomial standard deviation of 0.052: the
     # bounds below are about four of them; the mean over the 20 horizons is steadier
-    a, rng = 0.8, np.random.default_rng(0)
-    y = np.zeros(4000)
-    for t in range(1, len(y)):
-        y[t] = a * y[t - 1] + rng.normal()
+    a, y = 0.8, ar1(0.8, 4000)
     net = [Member(linear_rnn(a), False, 0.0, 1.0)]
     pool = series.residuals(rnn_cos, net, y[:1000], warmup=5)
     c = series.coverage_by_horizon(rnn_cos, net, y, 1000, np.random.default_rng(1), pool)
