@@ -21,8 +21,9 @@ import sys
 
 import numpy as np
 
+import plot_results
 import rnn_cos
-from lstm_cos import last_step_gradients, sigmoid
+from lstm_cos import sigmoid
 
 # the RNN's defaults, but its own learning rate (the best median test MSE over 5 seeds
 # in docs/lr_sweep.md) and its own folder
@@ -153,11 +154,15 @@ def forecast(params, seed_values, n_future, return_states=False):
     return (out, states) if return_states else out
 
 
-def hidden_gradients(params, inputs, target):
-    """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, L the loss of the last
-    step alone (see lstm_cos.last_step_gradients)."""
-    return last_step_gradients(sys.modules[__name__], params, inputs, target)
+def main(argv=None):
+    """python gru_cos.py [options]: rnn_cos.py's run with this cell; the exit status."""
+    args = rnn_cos.parse_args(argv, DEFAULTS, "gru_cos.py", __doc__)
+    with plot_results.folder(args.out, "gru_cos.py", not args.no_plot), \
+            rnn_cos.stop_signals("gru_cos.py"):      # the folder is this run's; Ctrl-C
+        data, params, losses = rnn_cos.run_training(lossFun, init_params, init_state, args)
+        results = rnn_cos.evaluate(predict, forecast, params, data, args.steps)
+        return rnn_cos.finish(NAME, args, params, losses, results, "gru_cos.py")
 
 
 if __name__ == "__main__":
-    sys.exit(rnn_cos.main(sys.modules[__name__]))
+    sys.exit(main())

@@ -24,6 +24,7 @@ import sys
 
 import numpy as np
 
+import plot_results
 import rnn_cos
 
 # the RNN's defaults, but its own learning rate (the best median test MSE over 5 seeds
@@ -175,25 +176,15 @@ def forecast(params, seed_values, n_future, return_states=False):
     return (out, states) if return_states else out
 
 
-def hidden_gradients(params, inputs, target):
-    """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, L the loss of the last
-    step alone (see last_step_gradients)."""
-    return last_step_gradients(sys.modules[__name__], params, inputs, target)
-
-
-def last_step_gradients(model, params, inputs, target):
-    """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, where L = (y_T -
-    target)^2 is the loss of the last step alone, after running over inputs (T,) from
-    zeros. For a gated cell whose
-    forward(params, x, state) returns (hs, *cache, ys) and whose backward(params, x, hs,
-    *cache, dh_y) returns (grads, dhs) with dhs[t-1] = dL/dh_t (the LSTM and the GRU)."""
-    x = np.asarray(inputs, dtype=float)
-    hs, *cache, ys = model.forward(params, x, model.init_state(params["Why"].shape[1]))
-    dh_y = np.zeros((len(x), hs.shape[1]))
-    dh_y[-1] = 2.0 * (ys[-1] - target) * params["Why"][0]   # only the last step's loss
-    _, dhs = model.backward(params, x, hs, *cache, dh_y)
-    return dhs[::-1].copy()
+def main(argv=None):
+    """python lstm_cos.py [options]: rnn_cos.py's run with this cell; the exit status."""
+    args = rnn_cos.parse_args(argv, DEFAULTS, "lstm_cos.py", __doc__)
+    with plot_results.folder(args.out, "lstm_cos.py", not args.no_plot), \
+            rnn_cos.stop_signals("lstm_cos.py"):     # the folder is this run's; Ctrl-C
+        data, params, losses = rnn_cos.run_training(lossFun, init_params, init_state, args)
+        results = rnn_cos.evaluate(predict, forecast, params, data, args.steps)
+        return rnn_cos.finish(NAME, args, params, losses, results, "lstm_cos.py")
 
 
 if __name__ == "__main__":
-    sys.exit(rnn_cos.main(sys.modules[__name__]))
+    sys.exit(main())

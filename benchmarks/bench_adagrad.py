@@ -39,8 +39,8 @@ def data():
 
 def zip_run(params, iters):
     """rnn_cos.train as the default run calls it (without snapshots and progress)."""
-    rnn_cos.train(rnn_cos, params, data(), iters, D["steps"], D["lr"],
-                  rnn_cos.init_state(D["hidden"]), anneal=D["anneal"])
+    rnn_cos.train(rnn_cos.lossFun, params, data(), rnn_cos.init_state(D["hidden"]), iters,
+                  D["steps"], D["lr"], anneal=D["anneal"])
 
 
 def flatten(params):
@@ -62,7 +62,7 @@ def flat_run(params, iters):
     for n in range(iters):
         inputs, targets = windows.next_batch(D["steps"])
         loss, grads, hprev = rnn_cos.lossFun(views, inputs, targets, h0)
-        lr = rnn_cos.annealed(D["lr"], n, iters, D["anneal"])
+        lr = D["lr"] * min(1.0, (iters - n) / max(1, round(D["anneal"] * iters)))  # train's
         dparams = np.concatenate([grads[k].ravel() for k in views])
         np.clip(dparams, -5, 5, out=dparams)
         mem += dparams * dparams

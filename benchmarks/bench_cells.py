@@ -28,7 +28,7 @@ MODELS = (rnn_cos, lstm_cos, gru_cos)
 def run_round(model, params, hidden, steps, iters):
     data = CosineData(1000, 0.0, 0.5 * 999, seed=0)       # the same windows every round
     t = time.perf_counter()
-    rnn_cos.train(model, params, data, iters, steps, 0.01, model.init_state(hidden))
+    rnn_cos.train(model.lossFun, params, data, model.init_state(hidden), iters, steps, 0.01)
     return (time.perf_counter() - t) / iters
 
 

@@ -32,7 +32,8 @@ def seconds_per_iteration(steps, iters):
     data = CosineData(D["points"], 0.0, D["resolution"] * (D["points"] - 1), D["noise"], seed[0])
     params = rnn_cos.init_params(D["hidden"], np.random.default_rng(seed[1]))
     start = time.perf_counter()
-    rnn_cos.train(rnn_cos, params, data, iters, steps, D["lr"], rnn_cos.init_state(D["hidden"]))
+    rnn_cos.train(rnn_cos.lossFun, params, data, rnn_cos.init_state(D["hidden"]), iters, steps,
+                  D["lr"])
     return (time.perf_counter() - start) / iters
 
 

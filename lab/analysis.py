@@ -15,7 +15,7 @@ the fixed point and the eigenvalues are for the plain RNN.
 """
 import numpy as np
 
-from data import WARMUP, forecast_cosine, test_cosine
+from data import FORECAST_SEED, WARMUP, forecast_cosine, test_cosine
 
 TRANSIENT = 2000     # free-running steps left to settle before measuring (at least) ...
 MEASURED = 2000      # ... and steps measured after them (at least)
@@ -143,9 +143,15 @@ def what_it_learned(model, params, resolution):
     loop = (states - mean) @ pcs.T
     explained = float(np.sum(sv[:2] ** 2) / max(np.sum(sv ** 2), 1e-300))
     numbers["loop_variance_explained"] = explained
+    # the forecast from the seed over ten periods: its RMSE over the first t steps, for
+    # every t (beside the error a period error alone would make: memory.png)
+    far = int(round(10 * true_period))
+    truth = np.cos((np.arange(FORECAST_SEED, FORECAST_SEED + far) + 0.5) * resolution)
+    err2 = (model.forecast(params, seed, far) - truth) ** 2
     arrays = dict(memory_x=phase_x, memory_input=inputs[:n], memory_h=hs[:, order],
                   memory_units=order, memory_loop=loop[: int(np.ceil(3 * true_period)) + 1],
-                  memory_free_y=y)
+                  memory_free_y=y,
+                  memory_drift_measured=np.sqrt(np.cumsum(err2) / np.arange(1, far + 1)))
 
     if "Whh" in params:                                  # the plain RNN: h <- tanh(M h + b)
         M, b = free_running_map(params)
@@ -189,8 +195,35 @@ def loss_by_position(model, params, data, steps, windows=200):
 
 def vanishing(model, params, resolution, back=100):
     """How fast the gradient fades going back in time: ||dL/dh_{T-k}|| / ||dL/dh_T|| for
-    k = 0..back, L the loss of the last step of a clean cosine of back + 1 steps (from
-    the cell's hidden_gradients). Shape (back + 1,)."""
+    k = 0..back, L the loss of the last step of a clean cosine of back + 1 steps
+    (hidden_gradients). Shape (back + 1,)."""
     y = np.cos(np.arange(back + 2) * resolution)
-    norms = np.linalg.norm(model.hidden_gradients(params, y[:-1], y[-1]), axis=1)
+    norms = np.linalg.norm(hidden_gradients(model, params, y[:-1], y[-1]), axis=1)
     return norms / norms[0]
+
+
+def hidden_gradients(model, params, inputs, target):
+    """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, where L = (y_T -
+    target)^2 is the loss of the last step alone, after running over inputs (T,) from
+    the zero state.
+
+    For the plain RNN each step back multiplies the gradient by Whh^T diag(1 - h_t^2):
+    unless Whh is large enough to make up for the tanh's slope, which is at most 1, the
+    product shrinks geometrically. That is the vanishing gradient. A gated cell's is
+    its own backward pass (lstm_cos.backward, gru_cos.backward) given the last step's
+    gradient alone; a cell with a hidden_gradients of its own (lab/relu_rnn.py) uses it."""
+    if hasattr(model, "hidden_gradients"):
+        return model.hidden_gradients(params, inputs, target)
+    x, H = np.asarray(inputs, dtype=float), params["Why"].shape[1]
+    hs, *cache, ys = model.forward(params, x, model.init_state(H))
+    dh = 2.0 * (ys[-1] - target) * params["Why"][0]          # dL/dh_T
+    if "Whh" in params:                                      # the plain RNN
+        dhs = np.empty((len(x), H))
+        for k, t in enumerate(range(len(x), 0, -1)):
+            dhs[k] = dh                                      # dL/dh_t, t = T - k
+            dh = params["Whh"].T.dot((1.0 - hs[t] ** 2) * dh)    # dL/dh_{t-1}
+        return dhs
+    dh_y = np.zeros((len(x), H))
+    dh_y[-1] = dh                                            # only the last step's loss
+    _, dhs = model.backward(params, x, hs, *cache, dh_y)     # row t-1: dL/dh_t
+    return dhs[::-1].copy()

@@ -60,12 +60,12 @@ def clipping_run(lr, clip, seed, iters):
     params = rnn_cos.init_params(d["hidden"], np.random.default_rng(init_seed))
     model = Recorded(rnn_cos)
     try:
-        rnn_cos.train(model, params, data, iters, d["steps"], lr, rnn_cos.init_state(d["hidden"]),
-                      d["hprev"], d["anneal"], clip=clip)
+        plumbing.train(model, params, data, iters, d["steps"], lr, d["hprev"], d["anneal"],
+                       clip=clip)
     except plumbing.Diverged:
         return dict(diverged=True, largest_gradient=model.largest, test_mse=float("nan"))
-    return dict(diverged=False, largest_gradient=model.largest,
-                test_mse=float(rnn_cos.evaluate(rnn_cos, params, data)["test_mse"]))
+    test = rnn_cos.evaluate(rnn_cos.predict, rnn_cos.forecast, params, data, d["steps"])
+    return dict(diverged=False, largest_gradient=model.largest, test_mse=test["test_mse"])
 
 
 def clipping(args):
@@ -96,8 +96,8 @@ def latch_lstm(gap, seed, iters, H=32):
     """An LSTM (chrono initialisation) trained on the latch of this gap."""
     train_seed, _, _, init_seed = np.random.SeedSequence(seed).spawn(4)
     params = init(lstm_cos, H, np.random.default_rng(init_seed), "chrono200")
-    rnn_cos.train(AskedOnly(lstm_cos), params, LatchData(gap, seed=train_seed), iters,
-                  gap + 1, 0.1, lstm_cos.init_state(H), anneal=rnn_cos.DEFAULTS["anneal"])
+    plumbing.train(AskedOnly(lstm_cos), params, LatchData(gap, seed=train_seed), iters,
+                   gap + 1, 0.1, anneal=rnn_cos.DEFAULTS["anneal"])
     return params
 
 

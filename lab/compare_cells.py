@@ -85,7 +85,7 @@ def train_all(args, say):
         m, s = job["model"], job["seed"]
         status, _, stderr, seconds = runner.run_script(
             m.NAME, ["--iters", str(args.iters), "--hidden", str(args.hidden),
-                             "--seed", str(s), "--no-plot", "--quiet",
+                             "--seed", str(s), "--no-plot",
                              "--out", run_folder(args, m, s)])
         if status != 0:
             lines = stderr.strip().splitlines()
@@ -101,14 +101,19 @@ def train_all(args, say):
 
 
 def load_run(args, model, seed):
-    """The saved results of one run, with its weights at initialisation and trained."""
+    """The saved results of one run, with the period it learned (analysis) and the
+    gradient's reach, at initialisation (the weights rebuilt from the seed, as the
+    script makes them) and trained."""
     path = os.path.join(run_folder(args, model, seed), f"{model.NAME}.npz")
     with np.load(path, allow_pickle=False) as f:
         r = {k: f[k] for k in f.files}
-    trained = {k: r[k] for k in model.PARAM_NAMES}
-    init = {k: r[f"snap_{k}"][0] for k in model.PARAM_NAMES}     # snapshot at iteration 0
-    assert int(r["snap_iters"][0]) == 0
+    _, init_seed = np.random.SeedSequence(seed).spawn(2)          # as rnn_cos.run_training
+    init = model.init_params(args.hidden, np.random.default_rng(init_seed))
+    trained = {k: r[k] for k in init}
     resolution = float(r["resolution"])
+    r["learned_period"], *_ = analysis.learned_oscillation(model, trained,
+                                                           r["forecast_seed"], resolution)
+    r["true_period"] = 2 * np.pi / resolution
     r["vanishing_init"] = analysis.vanishing(model, init, resolution, BACK)
     r["vanishing_trained"] = analysis.vanishing(model, trained, resolution, BACK)
     r["parameters"] = sum(v.size for v in trained.values())
@@ -159,7 +164,7 @@ def table(summary):
     lines.append(f"{'AR(p)':<5} {'':>6} {spread(c0['ar_mse'], '.2e'):>29} "
                  f"{spread(c0['ar_forecast_rmse'], '.3f'):>23}   the linear model, fitted by "
                  f"least squares on each seed's training data, p = "
-                 f"{', '.join(map(str, orders))} by AIC")
+                 f"{', '.join(map(str, orders))} (the window, --steps)")
     lines.append(f"true period {c0['true_period'][0]:.3f} steps; 'same as last value' "
                  f"one-step MSE {c0['baseline_mse'][0]:.2e}")
     return "\n".join(lines)
@@ -169,7 +174,7 @@ def table(summary):
 # figures
 def plot_compare(args, runs, summary, path):
     from matplotlib.figure import Figure
-    from plot_results import log_smooth
+    from lab.figures import log_smooth
     fig = Figure(figsize=(9, 10), layout="constrained")
     top, middle, bottom = fig.subfigures(3, 1, height_ratios=[1.1, 1, 1.1])
     loss_ax = top.subplots()
@@ -226,7 +231,7 @@ def plot_compare(args, runs, summary, path):
 
 def plot_vanishing(args, runs, path):
     from matplotlib.figure import Figure
-    from plot_results import vanishing_axes
+    from lab.figures import vanishing_axes
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax = fig.subplots()
     k = np.arange(BACK + 1)

@@ -43,9 +43,10 @@ def memory_needed(model, args, csv=False, hidden=None):
             "--iters": BYTES_PER_ITER * args.iters}
     if csv and getattr(args, "ahead", None):
         need["--ahead"] = 8 * FUTURE_COPIES * FUTURES * args.ahead
-    if not csv:
+    if not csv:                            # the cosine: the test, forecast and free runs
         need["--points"] = BYTES_PER_POINT * args.points
-        steps = data.evaluation_steps(args.resolution) + sum(
+        periods = data.TEST_PERIODS + data.FORECAST_PERIODS
+        steps = int(periods * 2 * np.pi / args.resolution) + data.FORECAST_SEED + sum(
             analysis.free_run_steps(args.resolution))
         need["--resolution"] = 8 * STEP_ARRAYS * H * steps
     return need

@@ -23,7 +23,7 @@ recall  keep the value of the last marker (RecallData): a stream of small noise 
         polynomial, fed the same stream, cannot know the value when the marker is out
         of its window; a recurrent network can. Scored by the steps since the value.
 
-Each cell trains with rnn_cos.py's loop (Adagrad, its learning rate annealed over the
+Each cell trains with rnn_cos.py's loop (through the lab's hook, lab/plumbing.py) (Adagrad, its learning rate annealed over the
 last 10%), on windows from h = 0 (echo: d + 60 steps; latch: one sequence of T + 1) or,
 on the recall's stream, on consecutive windows of 100 steps with the state carried
 across (--hprev sequential). The latch and the recall ask answers at some steps only:
@@ -54,7 +54,7 @@ import numpy as np
 import gru_cos
 import lstm_cos
 import rnn_cos
-from lab import limits, linear, plumbing, poly, relu_rnn, runner, sweep
+from lab import analysis, limits, linear, plumbing, poly, relu_rnn, runner, sweep
 from lab.cells import batched_step
 from lab.tasks import AskedOnly, EchoData, LatchData, RecallData, init
 
@@ -211,7 +211,8 @@ def init_gradient(model, params, data):
     """The vanishing-gradient measure at initialisation (lab/analysis.py's): on one
     sequence of the latch, ||dL/dh_1|| / ||dL/dh_T||, L the loss of the last step."""
     inputs, targets = data.sequences(1)
-    g = np.linalg.norm(model.hidden_gradients(params, inputs[0], targets[0, -1]), axis=1)
+    g = np.linalg.norm(analysis.hidden_gradients(model, params, inputs[0], targets[0, -1]),
+                       axis=1)
     return float(g[-1] / g[0]) if g[0] > 0 else float("nan")
 
 
@@ -243,9 +244,8 @@ def train_and_score(task, cell, how, lr, delay, seed, iters, noise=False,
         gradient = init_gradient(model, params, LatchData(delay, noise, seed=init_seed))
     else:
         steps, data, mode = window, RecallData(TRAIN_POINTS, delay, train_seed), "sequential"
-    losses, _ = rnn_cos.train(AskedOnly(model), params, data, iters, steps, lr,
-                              model.init_state(H), hprev_mode=mode,
-                              anneal=rnn_cos.DEFAULTS["anneal"])
+    losses, _ = plumbing.train(AskedOnly(model), params, data, iters, steps, lr, hprev=mode,
+                               anneal=rnn_cos.DEFAULTS["anneal"])
     scores = dict(train_loss=float(np.mean(losses[-1000:])))
     if task == "echo":
         for name, s in (("val_nmse", val_seed), ("test_nmse", test_seed)):

@@ -1,7 +1,8 @@
-"""The plumbing of the training scripts, kept out of the way of the method: checking the
-command line before any work is done, the progress line, Ctrl-C, one-line errors and
-saving results so that no file is ever half-written. Nothing in here is needed to
-follow the algorithm; rnn_cos.py holds all of that.
+"""The laboratory's plumbing, kept out of the way of the method: the tutorial's training
+loop with the lab's hook (snapshots, the progress line, a divergence check, Ctrl-C),
+checking a command line before any work is done, one-line errors, and saving results so
+that no file is ever half-written. Nothing in here is needed to follow the algorithm;
+rnn_cos.py holds all of that.
 """
 import argparse
 import json
@@ -14,7 +15,7 @@ import time
 
 import numpy as np
 
-import data
+import rnn_cos
 from lab import limits
 
 HPREV_MODES = ("reset", "carry", "sequential")
@@ -100,53 +101,6 @@ def add_output_options(p, d):
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
 
 
-def build_parser(model):
-    """The command line of a cosine script (rnn_cos.py, lstm_cos.py, gru_cos.py)."""
-    d = model.DEFAULTS
-    p = ArgumentParser(
-        prog=f"{model.NAME}.py",
-        description=first_paragraph(model.__doc__),
-        epilog=getattr(model, "EPILOG", None), formatter_class=HelpFormatter)
-    add_training_options(p, d)
-    p.add_argument("--noise", type=nonnegative_float, default=d["noise"],
-                   help="standard deviation of the normal noise added to cos(x)")
-    p.add_argument("--resolution", type=positive_float, default=d["resolution"],
-                   help="spacing of the x values of the cosine (its sampling step)")
-    p.add_argument("--points", type=positive_int, default=d["points"],
-                   help="number of points of the noisy training cosine")
-    add_output_options(p, d)
-    return p
-
-
-# the options of the CSV mode, which the cosine scripts send to its own command
-CSV_OPTIONS = ("--csv", "--column", "--train-until", "--diff", "--no-diff", "--ahead")
-
-
-def parse_args(model, argv=None):
-    """Parse and check every argument of a cosine script; a bad one exits with status 2
-    before any work: values out of range, a run too big for this machine's memory, or
-    figures asked for without matplotlib."""
-    parser = build_parser(model)
-    words = sys.argv[1:] if argv is None else list(argv)
-    csv = next((w for w in words if w.split("=")[0] in CSV_OPTIONS), None)
-    if csv:
-        sys.exit(fail(parser.prog, f"argument {csv.split('=')[0]}: your own series is a "
-                                   f"command of its own: python -m lab.series --csv FILE "
-                                   f"(see python -m lab.series --help)", 2))
-    args = parser.parse_args(words)
-    if args.points < 2:
-        parser.error(f"argument --points: need at least 2 points, got {args.points}")
-    if args.steps + 1 > args.points:
-        parser.error(f"argument --steps: a window of {args.steps} steps needs "
-                     f"{args.steps + 1} points, but the data has {args.points} (--points)")
-    if args.resolution > data.MAX_RESOLUTION:
-        parser.error(f"argument --resolution: at most {data.MAX_RESOLUTION:.3g}, so that "
-                     f"the clean test cosine has more than {data.WARMUP} steps after its "
-                     f"warm-up; got {args.resolution:g}")
-    check_costs(parser, model, args)
-    return args
-
-
 def check_costs(parser, model, args, csv=False, hidden=None):
     """Exit with status 2 when the run would not fit in this machine's memory, or when
     it would draw figures without matplotlib (csv, hidden: see limits.memory_needed)."""
@@ -194,6 +148,44 @@ def check_loss(loss, iteration, zero_loss):
     zero_loss, the loss of always predicting 0."""
     if not loss < GROWTH * zero_loss:
         raise Diverged(loss, iteration, GROWTH, zero_loss)
+
+
+def train(model, params, data, iters, steps, learning_rate, hprev="reset", anneal=0.0,
+          clip=5.0, keep=(), progress=None, stop=None):
+    """rnn_cos.train (the tutorial's loop: windows, model.lossFun, clip, Adagrad) from the
+    cell's zero state, watched through its hook: the weights kept after each iteration
+    in `keep` (0: before the first), progress.update(n, losses) after every one, the loss
+    checked (Diverged, check_loss), and the loop stopped when stop.requested turns true
+    (Ctrl-C). Returns (the loss of every iteration done, {iteration: weights})."""
+    progress, stop = progress or SILENT, stop or SILENT
+    zero_loss = float(np.mean(data.y_data ** 2))   # the loss of always predicting 0
+    keep, losses = set(keep), []
+    kept = {0: copy(params)} if 0 in keep else {}
+
+    def on_step(n, loss, params):
+        check_loss(loss, n + 1, zero_loss)           # raises Diverged if it blew up
+        losses.append(loss)
+        if n + 1 in keep:
+            kept[n + 1] = copy(params)
+        progress.update(n + 1, losses)
+        return not stop.requested
+
+    if not stop.requested:
+        rnn_cos.train(model.lossFun, params, data, model.init_state(params["Why"].shape[1]),
+                      iters, steps, learning_rate, hprev, anneal, clip, on_step)
+    progress.finish()
+    return np.array(losses, dtype=float), kept
+
+
+def copy(params):
+    return {k: v.copy() for k, v in params.items()}
+
+
+def snapshot_iterations(iters):
+    """About a dozen iterations, spaced about evenly on a log scale, at which to keep the
+    weights to watch a network learn: 0, 50, 100, 200, 500, 1,000, ... and iters."""
+    marks = [0] + [m * 10 ** e for e in range(1, 12) for m in (5, 10, 20)]
+    return sorted({m for m in marks if m < iters} | {iters})
 
 
 class Silent:
@@ -456,8 +448,9 @@ def write_atomic(path, write):
 # the files a run writes into its folder, whatever the script: a run removes those of
 # an earlier run before it writes its own, and never touches any other file
 OUTPUTS = ("rnn_cos.npz", "lstm_cos.npz", "gru_cos.npz", "metrics.json", "forecast.csv",
-           "loss.png", "predictions.png", "forecast.png", "learning.png", "learning.gif",
-           "memory.png", "vanishing.png", "horizon.png", "ahead.png")
+           "loss.png", "predictions.png", "forecast.png", "horizon.png", "ahead.png",
+           "learning.png", "learning.gif", "memory.png", "loss_by_step.png",
+           "vanishing_rnn.png", "vanishing_lstm.png", "vanishing_gru.png")
 
 
 def clear_outputs(out):

@@ -239,7 +239,8 @@ def main(argv=None):
 
 
 def train_and_test(model, args):
-    """Train model (a cell's module) on the CSV column of args with rnn_cos.train, choose
+    """Train model (a cell's module) on the CSV column of args with the tutorial's loop
+    (rnn_cos.train, through plumbing.train's hook), choose
     on the validation rows, test on the held-out rows, save and draw. Returns the exit
     status."""
     prog = PROG
@@ -262,7 +263,7 @@ def train_and_test(model, args):
     n = len(y)
     data_seed, init_seed = np.random.SeedSequence(args.seed).spawn(2)
     every = check_every(args.iters, n_train)
-    snapshots = set(rnn_cos.snapshot_iterations(args.iters))
+    snapshots = set(plumbing.snapshot_iterations(args.iters))
     keep = set(range(0, args.iters + 1, every)) | snapshots
     val_rows = np.arange(n_fit, n_train)
     about = (f"column {column!r} of {args.csv}: {n_fit} rows to fit, {n_train - n_fit} to "
@@ -281,10 +282,9 @@ def train_and_test(model, args):
             fit = z[:n_fit - 1] if d else z[:n_fit]
             data = SeriesData(fit, x[1:n_fit] if d else x[:n_fit], seed=data_seed)
             params = model.init_params(H, np.random.default_rng(init_seed))
-            losses, kept = rnn_cos.train(
-                model, params, data, args.iters, args.steps, args.lr,
-                model.init_state(H), args.hprev, args.anneal, keep=keep,
-                progress=run.progress, stop=run.stop)
+            losses, kept = plumbing.train(
+                model, params, data, args.iters, args.steps, args.lr, args.hprev,
+                args.anneal, keep=keep, progress=run.progress, stop=run.stop)
             # the weights of every check, on the validation rows; the best are kept (a
             # Ctrl-C during the checks ends them: the best of those made is kept)
             checks = sorted(k for k in kept if k % every == 0 or k == len(losses))
@@ -392,8 +392,8 @@ def train_and_test(model, args):
                   f"those of an earlier run in {args.out} are removed)")
             run.status = 130
         if not args.no_plot:
-            import plot_results                              # matplotlib, only to draw
-            run.wrote(plot_results.plot_file(npz, args.out))
+            from lab import figures                          # matplotlib, only to draw
+            run.wrote(figures.plot_file(npz, args.out))
         run.report(summary(results, t["hidden"], n - n_train,
                            chosen=(len(ways) > 1, len(sizes) > 1)))
     return run.status
@@ -744,9 +744,9 @@ def retrain(model, args, y, chosen, init_seed, data_seed, run, n_rows):
                           f"kept):")
         params = model.init_params(c["hidden"], np.random.default_rng(init_seed))
         seen = z[:n_rows - 1] if c["diff"] else z
-        rnn_cos.train(model, params, SeriesData(seen, seed=data_seed),
-                      max(c["best"], 1), args.steps, args.lr, model.init_state(c["hidden"]),
-                      args.hprev, args.anneal, progress=run.progress, stop=run.stop)
+        plumbing.train(model, params, SeriesData(seen, seed=data_seed), max(c["best"], 1),
+                       args.steps, args.lr, args.hprev, args.anneal, progress=run.progress,
+                       stop=run.stop)
         if run.stop.requested:
             return None
         members.append(Member(params, c["diff"], mean, std))

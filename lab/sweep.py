@@ -5,7 +5,7 @@ median, best and worst of every configuration.
         --out results/sweep [--vary hidden=16,32] [--iters N] [--workers K]
 
 Every run is the cell's own script (rnn_cos.py, lstm_cos.py or gru_cos.py) in a process
-of its own, with the grid's options and --no-plot --quiet: exactly what that script does
+of its own, with the grid's options and --no-plot: exactly what that script does
 with those settings (lab/runner.py runs them; BLAS is kept to one thread in each, so the
 numbers are the same whatever --workers is). Options not varied keep each script's own
 default; values that parse the same (0.01 and 1e-2) are one run.
@@ -14,8 +14,8 @@ Writes to --out:
   runs.csv     one row per finished run, appended as each one ends: the cell, every
                option of the cell scripts (the varied ones among them), seed, iters,
                code and data (fingerprints of the code that ran and of the CSV file it
-               read), status, train_loss, test_mse, forecast_rmse, learned_period,
-               true_period, val_mse (on the validation cosine), the linear model's
+               read), status, train_loss, test_mse, forecast_rmse, val_mse (on the
+               validation cosine, where a choice is made), the linear model's
                ar_mse (cosine runs) and ar_forecast_rmse; for --csv runs same_rmse,
                ar_rmse, ar_diff (the linear model on the changes), valid_steps and
                ar_valid_steps (how long each forecast stays within 10% of the series'
@@ -54,18 +54,20 @@ from lab import plumbing, poly, runner, series
 from lab.cells import CELLS
 
 NOT_VARIED = {"help", "iters", "seed", "out", "no_plot", "quiet", "cell"}  # the sweep's own
-PARSERS = (plumbing.build_parser(rnn_cos), series.build_parser())  # the cosine's, the CSV's
-ACTIONS = {a.dest: a for p in PARSERS for a in p._actions if a.dest not in NOT_VARIED}
-OPTIONS = list(ACTIONS)      # every option of the cosine scripts and of the CSV mode
-METRICS = ("train_loss", "test_mse", "forecast_rmse", "learned_period")
+ACTIONS = {a.dest: a for a in series.build_parser()._actions if a.dest not in NOT_VARIED}
+# every option of the cosine scripts (each takes a value: rnn_cos.parse_args) and of the
+# CSV mode
+OPTIONS = list(dict.fromkeys([k for k in rnn_cos.DEFAULTS if k not in NOT_VARIED]
+                             + list(ACTIONS)))
+METRICS = ("train_loss", "test_mse", "forecast_rmse", "val_mse")
 SERIES_METRICS = ("test_rmse", "ar_rmse", "poly_rmse", "same_rmse")  # one-step RMSE, baselines
-COSINE_METRICS = ("ar_mse", "ar_forecast_rmse", "val_mse")  # the linear model; validation
+COSINE_METRICS = ("ar_mse", "ar_forecast_rmse")           # the linear model
 VALID_METRICS = ("valid_steps", "ar_valid_steps", "coverage_80", "dm_pvalue",
                  "drift_rmse", "dm_window_pvalue", "test_nrmse", "ar_nrmse", "poly_nrmse",
                  "poly_forecast_rmse")
 COVERAGE_METRICS = ("coverage_80_h1", "coverage_80_h5")   # --csv: by horizon                             # --csv: forecasts, significance
 KEY = ["cell", *OPTIONS, "seed", "iters"]          # what a run was asked to do
-COLUMNS = [*KEY, *runner.FINGERPRINT, "status", *METRICS, "true_period", *COSINE_METRICS,
+COLUMNS = [*KEY, *runner.FINGERPRINT, "status", *METRICS, *COSINE_METRICS,
            "same_rmse", "ar_rmse", "ar_diff", "poly_rmse", "poly_model", *VALID_METRICS,
            *COVERAGE_METRICS,
            "choice", "best_iteration",
@@ -117,6 +119,8 @@ def argv_of(name, value):
     """The command-line words that set option `name` to `value` (a string). A switch
     takes true or false; --diff, which the command line gives three ways, takes true
     (--diff), false (--no-diff) or both (neither: both are tried)."""
+    if name not in ACTIONS:                            # an option of the cosine scripts
+        return [f"--{name}", value]
     action = ACTIONS[name]
     flag = action.option_strings[0]
     word = value.lower()
@@ -143,10 +147,10 @@ def settings_of(module, argv):
             if module == "lab.series":
                 return series.parse_args(argv + ["--no-plot"])
             model = next(m for m in CELLS.values() if m.NAME == module)
-            return plumbing.parse_args(model, argv + ["--no-plot"])
+            return rnn_cos.parse_args(argv + ["--no-plot"], model.DEFAULTS, f"{module}.py")
     except SystemExit:
-        message = err.getvalue().strip().split(": error: ", 1)[-1].removesuffix(
-            plumbing.SEE_HELP)
+        message = err.getvalue().strip().splitlines()[-1].split(": error: ", 1)[-1]
+        message = message.removesuffix(plumbing.SEE_HELP)
         raise ValueError(f"python -m {module} would refuse {' '.join(argv)}: {message}")
 
 
@@ -268,8 +272,9 @@ def run_one(job, out):
     crash: no row is kept, and the next sweep runs it again)."""
     tmp = tempfile.mkdtemp(dir=out, prefix=".run-")
     try:
+        quiet = ["--quiet"] if job["module"] == "lab.series" else []   # the cells' print little
         status, _, stderr, seconds = runner.run_script(
-            job["module"], job["argv"] + ["--no-plot", "--quiet", "--out", tmp])
+            job["module"], job["argv"] + ["--no-plot", *quiet, "--out", tmp])
         row = dict(job["row"], seconds=f"{seconds:.2f}")
         if status == 0:
             with open(os.path.join(tmp, "metrics.json")) as f:
@@ -279,8 +284,7 @@ def run_one(job, out):
             row.update(data=m["settings"].get("data_fingerprint", row["data"]))
             row.update(status="ok", train_loss=text(m["train_loss_last_1000"]),
                        test_mse=text(m["test_mse"]), forecast_rmse=text(m["forecast_rmse"]),
-                       learned_period=text(m.get("learned_period")),
-                       true_period=text(m.get("true_period")),
+                       val_mse=text(m.get("val_mse")),
                        same_rmse=text(m["baseline_rmse"] if "baseline_rmse" in m
                                       else m["baseline_mse"] ** 0.5),
                        ar_rmse=text(m.get("ar_rmse")),
@@ -315,8 +319,7 @@ def number(value):
 def summarise(rows, varied):
     """Per configuration (the cell and the varied options, in the order met), the
     seeds and, for each measure, (median, best, worst) over the runs that did not
-    diverge; for learned_period best and worst are the nearest to and farthest from the
-    true period. Returns a list of dicts."""
+    diverge. Returns a list of dicts."""
     groups = {}
     for r in rows:
         groups.setdefault((r["cell"], *(r[n] for n in varied)), []).append(r)
@@ -333,13 +336,7 @@ def summarise(rows, varied):
         for m in METRICS + SERIES_METRICS + COSINE_METRICS + VALID_METRICS + COVERAGE_METRICS:
             values = np.array([number(r.get(m)) for r in ok])
             values = values[np.isfinite(values)]
-            if m == "learned_period" and len(values):
-                true = number(ok[0]["true_period"])
-                err = np.abs(values - true)
-                entry[m] = (float(np.median(values)), float(values[np.argmin(err)]),
-                            float(values[np.argmax(err)]))
-                entry["true_period"] = true
-            elif len(values):
+            if len(values):
                 entry[m] = (float(np.median(values)), float(values.min()), float(values.max()))
             else:
                 entry[m] = None
@@ -365,17 +362,14 @@ def markdown(table, varied, command):
     if cosine:
         heads = ["cell", *varied, "seeds", "train loss", "one-step validation MSE",
                  "one-step test MSE", "linear AR(p): one-step MSE", "forecast RMSE",
-                 "AR(p): forecast RMSE", "learned period (true)"]
+                 "AR(p): forecast RMSE"]
         lines += ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         for e in cosine:
-            period = cell(e, "learned_period", ".3f")
-            if e.get("true_period"):
-                period += f" ({e['true_period']:.3f})"
             lines.append("| " + " | ".join([*e["config"], seeds(e), cell(e, "train_loss", ".4f"),
                                              cell(e, "val_mse", ".2e"),
                                              cell(e, "test_mse", ".2e"), cell(e, "ar_mse", ".2e"),
                                              cell(e, "forecast_rmse", ".3f"),
-                                             cell(e, "ar_forecast_rmse", ".3f"), period]) + " |")
+                                             cell(e, "ar_forecast_rmse", ".3f")]) + " |")
         if cosine and cosine[0].get("same_rmse"):
             lines += ["", f"'Same as last value' on the clean cosine: one-step MSE "
                           f"{cosine[0]['same_rmse'][0] ** 2:.2e}."]
@@ -426,7 +420,7 @@ def plot(rows, varied, path):
         labels = dict(train_loss="training loss, mean of the last 1,000",
                       test_mse="one-step test MSE (clean cosine)",
                       forecast_rmse="forecast RMSE, 3 periods",
-                      learned_period="learned period (steps)")
+                      val_mse="one-step validation MSE (where a choice is made)")
     else:
         metrics = ("train_loss", "test_rmse", "forecast_rmse")
         labels = dict(train_loss="training loss (normalised), last 1,000",
@@ -453,14 +447,7 @@ def plot(rows, varied, path):
                         label=label if x_i == 0 else None)
                 ax.plot([pos - width / 2.5, pos + width / 2.5], [np.median(vals)] * 2,
                         color=color, lw=2.5)
-        if m == "learned_period":
-            true = [number(r["true_period"]) for r in rows if r["status"] == "ok"]
-            true = sorted(set(t for t in true if np.isfinite(t)))
-            if len(true) == 1:
-                ax.axhline(true[0], color="black", ls="--", lw=1,
-                           label=f"true period {true[0]:.3f}")
-        else:
-            ax.set_yscale("log")
+        ax.set_yscale("log")
         baselines = {"test_rmse": (("ar_rmse", "s", "AR(p)"), ("poly_rmse", "D", "polynomial AR"),
                                    ("same_rmse", "^", "same as last value")),
                      "test_mse": (("ar_mse", "s", "linear AR(p)"),),

@@ -1,5 +1,5 @@
 """The memory tasks: data classes that hand out windows as data.CosineData does, so that
-rnn_cos.train and each cell's lossFun train on them unchanged.
+rnn_cos.train (the tutorial's loop) and each cell's lossFun train on them unchanged.
 """
 import numpy as np
 

@@ -29,3 +29,33 @@ def command(script):
     if script.endswith(".py"):
         return [sys.executable, os.path.join(ROOT, script)]
     return [sys.executable, "-m", script]
+
+
+class Ran:
+    """What a command gave, as subprocess.run's result does: returncode, stdout, stderr."""
+
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def in_process(script, *args):
+    """A command of the project ('rnn_cos.py', 'lab.series', ...) run through its
+    main(argv) in this process, as its process would end: the exit status it returned or
+    exited with (a message given to sys.exit printed, as Python prints it), and what it
+    printed. Much cheaper than a process; the suite starts a process only where a
+    process is what is tested (signals, a machine without matplotlib, the root)."""
+    import importlib
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+    module = importlib.import_module(script[:-3] if script.endswith(".py") else script)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = module.main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code
+            if isinstance(code, str):
+                print(code, file=sys.stderr)
+                code = 1
+            code = 0 if code is None else code
+    return Ran(code, out.getvalue(), err.getvalue())

@@ -7,10 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from lab import analysis
-import plot_results
 import rnn_cos
 from data import CosineData, forecast_cosine
+from lab import analysis, figures, inside, plumbing
 from test_training import StopAfter
 
 
@@ -128,17 +127,16 @@ def test_drift_rmse_by_hand():
 # ---------------------------------------------------------------------------------------
 # snapshots
 def test_snapshot_iterations():
-    assert rnn_cos.snapshot_iterations(100_000) == [0, 50, 100, 200, 500, 1000, 2000, 5000,
+    assert plumbing.snapshot_iterations(100_000) == [0, 50, 100, 200, 500, 1000, 2000, 5000,
                                                      10000, 20000, 50000, 100000]
-    assert rnn_cos.snapshot_iterations(300) == [0, 50, 100, 200, 300]
-    assert rnn_cos.snapshot_iterations(1) == [0, 1]
+    assert plumbing.snapshot_iterations(300) == [0, 50, 100, 200, 300]
+    assert plumbing.snapshot_iterations(1) == [0, 1]
 
 
 def run(iters, **kw):
     data = CosineData(300, 0.0, 0.5 * 299, seed=4)
     params = rnn_cos.init_params(6, np.random.default_rng(5))
-    losses, kept = rnn_cos.train(rnn_cos, params, data, iters, 10, 0.01,
-                                 rnn_cos.init_state(6), "reset", 0.1, **kw)
+    losses, kept = plumbing.train(rnn_cos, params, data, iters, 10, 0.01, "reset", 0.1, **kw)
     return params, losses, kept
 
 
@@ -156,36 +154,46 @@ def test_snapshots_are_the_weights_of_a_run_stopped_there():
             np.testing.assert_array_equal(kept[n][k], stopped[k])
 
 
-def test_the_saved_snapshots_and_their_forecasts(tmp_path, capsys):
-    out = tmp_path / "r"
-    assert rnn_cos.main(rnn_cos, ["--iters", "300", "--hidden", "6", "--no-plot", "--quiet",
-                                  "--out", str(out)]) == 0
+def inside_run(tmp_path, iters, *extra):
+    """python -m lab.inside, in process: its results as a dict."""
+    out = tmp_path / "inside"
+    assert inside.main(["--iters", str(iters), "--hidden", "6", "--out", str(out),
+                        *extra]) == 0
     with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
-        r = {k: f[k] for k in f.files}
+        return {k: f[k] for k in f.files}
+
+
+def test_the_inside_trains_the_scripts_network_and_keeps_its_snapshots(tmp_path, capsys):
+    r = inside_run(tmp_path, 300, "--no-plot")
+    # the same weights as python rnn_cos.py with the same options
+    assert rnn_cos.main(["--iters", "300", "--hidden", "6", "--no-plot", "--out",
+                         str(tmp_path / "script")]) == 0
+    with np.load(tmp_path / "script" / "rnn_cos.npz", allow_pickle=False) as f:
+        for k in ("Wxh", "Whh", "Why", "bh", "by", "loss"):
+            np.testing.assert_array_equal(r[k], f[k])
     np.testing.assert_array_equal(r["snap_iters"], [0, 50, 100, 200, 300])
     _, seed, truth = forecast_cosine(0.5)
+    names = ("Wxh", "Whh", "Why", "bh", "by")
     for i, n in enumerate(r["snap_iters"]):
-        weights = {k: r[f"snap_{k}"][i] for k in rnn_cos.PARAM_NAMES}
+        weights = {k: r[f"snap_{k}"][i] for k in names}
         np.testing.assert_array_equal(r["snap_forecast"][i],
                                       rnn_cos.forecast(weights, seed, len(truth)))
-    for k in rnn_cos.PARAM_NAMES:                          # the last one is the result
+    for k in names:                                       # the last one is the result
         np.testing.assert_array_equal(r[f"snap_{k}"][-1], r[k])
     assert r["snap_loss"][2] == pytest.approx(r["loss"][0:100].mean())
-    m = json.loads((out / "metrics.json").read_text())
+    m = json.loads((tmp_path / "inside" / "metrics.json").read_text())
     for key in ("learned_period", "true_period", "learned_amplitude", "fixed_point_residual",
                 "leading_eigenvalue_angle"):
         assert key in m
 
 
-def test_plot_results_draws_the_learning_and_memory_figures(tmp_path, capsys):
-    out = tmp_path / "r"
-    assert rnn_cos.main(rnn_cos, ["--iters", "600", "--hidden", "6", "--no-plot", "--quiet",
-                                  "--out", str(out)]) == 0
+def test_the_inside_draws_the_learning_and_memory_figures(tmp_path, capsys):
+    inside_run(tmp_path, 600, "--no-plot")
     (tmp_path / "figs").mkdir()
-    paths = plot_results.plot_file(str(out / "rnn_cos.npz"), str(tmp_path / "figs"))
+    paths = figures.plot_file(str(tmp_path / "inside" / "rnn_cos.npz"), str(tmp_path / "figs"))
     names = sorted(os.path.basename(p) for p in paths)
-    assert names == ["forecast.png", "learning.gif", "learning.png", "loss.png",
-                     "memory.png", "predictions.png", "vanishing.png"]
+    assert names == ["learning.gif", "learning.png", "loss_by_step.png", "memory.png",
+                     "vanishing_rnn.png"]
     from PIL import Image
     with Image.open(tmp_path / "figs" / "learning.gif") as gif:
         assert gif.n_frames == 6                           # 0, 50, 100, 200, 500, 600

@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import ROOT, command
+from conftest import ROOT, command, in_process
 from lab import series
 from lab.series import Member
 from linear_cell import LinearCell, linear_cell
@@ -17,8 +17,7 @@ SUNSPOTS = os.path.join(ROOT, "datasets", "sunspots_yearly.csv")
 
 
 def series_cli(*args):
-    return subprocess.run([*command("lab.series"), *args], capture_output=True, text=True,
-                          timeout=120)
+    return in_process("lab.series", *args)
 
 
 def months(n):

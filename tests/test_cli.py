@@ -1,4 +1,5 @@
-"""The scripts as a user runs them: real processes, real exit statuses and messages."""
+"""The tutorial's scripts as a user runs them: their exit statuses, messages and files,
+through main(argv) in this process, and as real processes where a signal is sent."""
 import json
 import os
 import signal
@@ -9,88 +10,95 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT, command
+import gru_cos
+import lstm_cos
+import plot_results
+import rnn_cos
+from conftest import ROOT
 
 TINY = ["--iters", "200", "--hidden", "8"]
-FIGURES = ("loss.png", "predictions.png", "forecast.png", "learning.png", "learning.gif",
-           "memory.png", "vanishing.png")
+FIGURES = ("loss.png", "predictions.png", "forecast.png")
+SCRIPTS = {"rnn_cos.py": rnn_cos, "lstm_cos.py": lstm_cos, "gru_cos.py": gru_cos}
 
 
-def run(script, *args, cwd=None):
-    return subprocess.run([*command(script), *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=120)
+def main(script, *args):
+    """script's main(args) as a process would end: its exit status, whether it returned
+    it or exited (argparse's refusals, a folder it cannot write to)."""
+    try:
+        return SCRIPTS.get(script, plot_results).main(list(args))
+    except SystemExit as e:
+        if isinstance(e.code, str):                  # Python prints it, and exits with 1
+            print(e.code, file=sys.stderr)
+        return e.code if isinstance(e.code, int) else 1
+
+
+def one_line(capsys, prog):
+    """The one line a refusal wrote to stderr, checked for its form."""
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: "), err
+    assert "Traceback" not in err
+    return lines[0]
 
 
 def is_png(path):
-    """A PNG file (or, for a .gif, a GIF file)."""
     with open(path, "rb") as f:
-        head = f.read(8)
-    if str(path).endswith(".gif"):
-        return head[:6] in (b"GIF87a", b"GIF89a")
-    return head == b"\x89PNG\r\n\x1a\n"
+        return f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("tiny") / "results"
-    p = run("rnn_cos.py", *TINY, "--out", str(out))
-    assert p.returncode == 0, p.stderr
-    return out, p
+    from io import StringIO
+    from contextlib import redirect_stdout
+    printed = StringIO()
+    with redirect_stdout(printed):
+        assert rnn_cos.main([*TINY, "--out", str(out)]) == 0
+    return out, printed.getvalue()
 
 
 def test_tiny_run_writes_everything(tiny_run):
-    out, p = tiny_run
+    out, printed = tiny_run
     assert sorted(os.listdir(out)) == sorted(["rnn_cos.npz", "metrics.json", *FIGURES])
     for name in FIGURES:
         assert is_png(out / name)
     metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("train_loss_last_1000", "test_mse", "forecast_rmse", "train_seconds",
-                "iters_per_second", "settings", "ar_mse", "ar_forecast_rmse", "ar_order"):
+    for key in ("train_loss_last_1000", "test_mse", "forecast_rmse", "settings", "ar_mse",
+                "ar_forecast_rmse", "ar_order", "baseline_mse", "val_mse", "iters_done"):
         assert key in metrics
-    # the linear model is named in the summary line, next to the network
-    assert f"linear AR({metrics['ar_order']}) {metrics['ar_mse']:.2e}" in p.stdout
-    # the vanishing gradient, before and after training, from the saved weights alone
-    from lab import analysis
-    import rnn_cos
-    with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
-        r = {k: f[k] for k in f.files}
-    trained = {k: r[k] for k in rnn_cos.PARAM_NAMES}
-    first = {k: r[f"snap_{k}"][0] for k in rnn_cos.PARAM_NAMES}
-    assert int(r["snap_iters"][0]) == 0
-    for weights, key in ((trained, "vanishing_trained"), (first, "vanishing_init")):
-        y = np.cos(np.arange(102) * 0.5)
-        g = np.linalg.norm(rnn_cos.hidden_gradients(weights, y[:-1], y[-1]), axis=1)
-        np.testing.assert_allclose(r[key], g / g[0], rtol=1e-12)
-    assert analysis.vanishing(rnn_cos, trained, 0.5)[20] == pytest.approx(r["vanishing_trained"][20])
+    # the linear model and 'same as last value' are named in the summary, beside the
+    # network
+    assert (f"network {metrics['test_mse']:.2e}, linear AR({metrics['ar_order']}) "
+            f"{metrics['ar_mse']:.2e}, 'same as last value' {metrics['baseline_mse']:.2e}"
+            in printed)
     assert metrics["settings"]["iters"] == 200
-    assert "one-step test MSE" in p.stdout and p.stderr == ""
-    # piped output: plain lines, no carriage returns
-    assert "\r" not in p.stdout and "iter 200/200" in p.stdout
-    # before 1,000 iterations the mean is of those there are, and says so
-    assert "mean of last 200 " in p.stdout and "mean of last 1,000" not in p.stdout
-    assert "(annealed to 0 over the last 10%)" in p.stdout
+    # the progress: min-char-rnn's smoothed loss, ten times, worked out here again
+    with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
+        loss = f["loss"]
+    smooth = [loss[0]]
+    for v in loss[1:]:
+        smooth.append(smooth[-1] * 0.999 + v * 0.001)
+    lines = [line for line in printed.splitlines() if line.startswith("iter ")]
+    assert len(lines) == 10 and "\r" not in printed
+    assert lines[-1].startswith(f"iter 200, smooth loss {smooth[-1]:.5f} (")
 
 
-def test_a_constant_learning_rate_is_called_constant(tmp_path):
-    p = run("rnn_cos.py", "--iters", "20", "--hidden", "3", "--anneal", "0", "--no-plot",
-            "--out", str(tmp_path / "o"))
-    assert p.returncode == 0, p.stderr
-    assert "learning rate 0.01 (constant)" in p.stdout and "0%" not in p.stdout
-
-
-def test_plot_results_regenerates_the_figures_from_the_npz_alone(tiny_run, tmp_path):
+def test_plot_results_draws_the_same_figures_byte_for_byte(tiny_run, tmp_path, capsys):
     out, _ = tiny_run
-    npz = tmp_path / "copy.npz"
-    npz.write_bytes((out / "rnn_cos.npz").read_bytes())
-    p = run("plot_results.py", "--results", str(npz), "--out", str(tmp_path / "figs"))
-    assert p.returncode == 0, p.stderr
+    assert main("plot_results.py", "--results", str(out), "--out", str(tmp_path)) == 0
     for name in FIGURES:
-        assert is_png(tmp_path / "figs" / name)
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+    # a copy of the results file alone draws them too
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "rnn_cos.npz").write_bytes((out / "rnn_cos.npz").read_bytes())
+    assert main("plot_results.py", "--results", str(alone / "rnn_cos.npz")) == 0
+    assert sorted(os.listdir(alone)) == sorted(["rnn_cos.npz", *FIGURES])
+    assert (alone / "loss.png").read_bytes() == (out / "loss.png").read_bytes()
 
 
-def test_no_plot_writes_no_figures(tmp_path):
-    p = run("rnn_cos.py", *TINY, "--no-plot", "--out", str(tmp_path / "o"))
-    assert p.returncode == 0, p.stderr
+def test_no_plot_writes_no_figures(tmp_path, capsys):
+    assert main("rnn_cos.py", *TINY, "--no-plot", "--out", str(tmp_path / "o")) == 0
     assert sorted(os.listdir(tmp_path / "o")) == ["metrics.json", "rnn_cos.npz"]
 
 
@@ -108,76 +116,86 @@ def test_no_plot_writes_no_figures(tmp_path):
     (["--lr", "nan"], "--lr"),
     (["--lr", "inf"], "--lr"),
     (["--lr", "fast"], "--lr"),
+    (["--anneal", "1.5"], "--anneal"),
     (["--noise", "-0.05"], "--noise"),
     (["--noise", "nan"], "--noise"),
+    (["--noise", "1e200"], "--noise"),
     (["--steps", "1000"], "--steps"),            # needs 1001 points; the data has 1000
     (["--points", "30", "--steps", "30"], "--steps"),
+    (["--points", "1"], "--steps"),              # one point holds no window
     (["--resolution", "0"], "--resolution"),
-    (["--resolution", "3"], "--resolution"),             # too coarse for the test cosine
+    (["--resolution", "3"], "--resolution"),     # too coarse for the test cosine
     (["--seed", "-1"], "--seed"),
-    (["--column", "v"], "--csv"),
+    (["--seed", str(2 ** 64)], "--seed"),
+    (["--hprev", "keep"], "--hprev"),
+    (["--hidden", "100000"], "memory"),          # runs too big for this machine
+    (["--iters", "100000000000"], "memory"),
+    (["--points", "2000000000"], "memory"),
+    (["--resolution", "0.0000001"], "memory"),
+    (["--column", "v"], "unrecognized arguments: --column"),
     (["--bogus"], "unrecognized"),
 ])
-def test_bad_arguments_one_line_exit_2_nothing_written(tmp_path, args, words):
+@pytest.mark.parametrize("script", list(SCRIPTS))
+def test_bad_arguments_one_line_exit_2_nothing_written(tmp_path, capsys, script, args,
+                                                       words):
     out = tmp_path / "never"
-    p = run("rnn_cos.py", *args, "--out", str(out))
-    assert p.returncode == 2
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1, p.stderr
-    assert lines[0].startswith("rnn_cos.py: error: ") and words in lines[0]
-    assert "Traceback" not in p.stderr and p.stdout == ""
+    assert main(script, *args, "--out", str(out)) == 2
+    assert words in one_line(capsys, script)
     assert not out.exists()
 
 
-def test_output_folder_that_cannot_be_created(tmp_path):
+def test_help_names_every_option_with_its_default(capsys):
+    assert main("rnn_cos.py", "--help") == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.startswith("usage: rnn_cos.py") and "A vanilla recurrent neural" in text
+    for option, default in rnn_cos.DEFAULTS.items():
+        assert f"--{option} " in text and f"(default: {default})" in text, option
+
+
+def test_an_output_folder_that_cannot_be_made(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    p = run("rnn_cos.py", *TINY, "--out", str(blocker / "results"))
-    assert p.returncode != 0
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot write to the output folder" in lines[0]
-    assert "Traceback" not in p.stderr
+    assert main("rnn_cos.py", *TINY, "--out", str(blocker / "results")) == 1
+    assert "cannot write the results into" in one_line(capsys, "rnn_cos.py")
     assert blocker.read_text() == "not a folder"
 
 
-def test_diverging_loss_stops_with_exit_1_and_keeps_earlier_results(tiny_run, tmp_path):
+def test_a_diverging_loss_stops_with_exit_3_and_keeps_earlier_results(tiny_run, tmp_path,
+                                                                       capsys):
     out = tmp_path / "results"
     out.mkdir()
     before = {}
     for name in os.listdir(tiny_run[0]):
         before[name] = (tiny_run[0] / name).read_bytes()
         (out / name).write_bytes(before[name])
-    p = run("rnn_cos.py", *TINY, "--lr", "1e300", "--out", str(out))
-    assert p.returncode == 3                  # a divergence: not a crash (1)
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert "iteration" in lines[0] and "--lr" in lines[0]
+    assert main("rnn_cos.py", *TINY, "--lr", "1e300", "--out", str(out)) == 3
+    line = one_line(capsys, "rnn_cos.py")
+    assert "iteration" in line and "--lr" in line
     assert sorted(os.listdir(out)) == sorted(before)
     for name, content in before.items():
         assert (out / name).read_bytes() == content
 
 
-@pytest.mark.parametrize("sig, name", [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
-def test_ctrl_c_saves_what_was_trained(tmp_path, sig, name):
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_training_saves_what_was_trained(tmp_path, sig, status):
+    # a real process and a real signal: it ends the loop after the iteration under way
     out = tmp_path / "results"
-    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "rnn_cos.py"),
-                             "--iters", "10000000", "--hidden", "8", "--no-plot",
-                             "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "rnn_cos.py"), "--iters",
+                             "10000000", "--hidden", "8", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    header = proc.stdout.readline()                # printed just before training starts
-    assert header.startswith("rnn_cos:")
-    time.sleep(1.5)
+    assert proc.stdout.readline().startswith("training: 10,000,000 iterations")
+    time.sleep(0.5)
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    assert f"stopped by {name}" in stdout
+    assert proc.returncode == status and stderr == "", stderr
+    name = signal.Signals(sig).name
+    assert f"stopped by {name} after " in stdout and "saved" in stdout
     with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
-        done = int(f["iters_done"])
-        assert 0 < done < 10_000_000
-        assert f["loss"].shape == (done,) and np.all(np.isfinite(f["loss"]))
+        done = len(f["loss"])
+        assert 0 < done < 10_000_000 and np.all(np.isfinite(f["loss"]))
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["interrupted"] is True
+    assert metrics["iters_done"] == done and metrics["settings"]["iters"] == 10_000_000
+    assert sorted(os.listdir(out)) == ["metrics.json", "rnn_cos.npz"]   # no figure
 
 
 class Marker:
@@ -191,154 +209,87 @@ class Marker:
 
 
 def bad_files(tmp_path, good_npz):
-    files = {}
-    files["missing"] = tmp_path / "missing.npz"
-    truncated = tmp_path / "truncated.npz"
+    files = {"missing": tmp_path / "missing.npz"}
     data = good_npz.read_bytes()
-    truncated.write_bytes(data[:len(data) // 2])
-    files["truncated"] = truncated
-    unrelated = tmp_path / "unrelated.npz"
-    np.savez(unrelated, a=np.arange(3))
-    files["unrelated"] = unrelated
-    text = tmp_path / "notes.txt"
-    text.write_text("hello\n")
-    files["text"] = text
+    files["truncated"] = tmp_path / "truncated.npz"
+    files["truncated"].write_bytes(data[:len(data) // 2])
+    files["unrelated"] = tmp_path / "unrelated.npz"
+    np.savez(files["unrelated"], a=np.arange(3))
+    files["text"] = tmp_path / "notes.txt"
+    files["text"].write_text("hello\n")
     marker = tmp_path / "UNPICKLED"
-    pickled = tmp_path / "pickled.npz"
     with np.load(good_npz, allow_pickle=False) as f:
         arrays = {k: f[k] for k in f.files}
-    arrays["loss"] = np.array([Marker(str(marker)), 1.0], dtype=object)
-    np.savez(pickled, **arrays)
-    files["pickled"] = pickled
-    raw = tmp_path / "raw.npy"
-    np.save(raw, np.arange(4))
-    files["npy"] = raw
+    files["pickled"] = tmp_path / "pickled.npz"
+    np.savez(files["pickled"], **dict(arrays, loss=np.array([Marker(str(marker)), 1.0],
+                                                            dtype=object)))
+    files["npy"] = tmp_path / "raw.npy"
+    np.save(files["npy"], np.arange(4))
+    for name, change in (("nan", dict(test_predictions=arrays["test_predictions"] * np.nan)),
+                         ("complex", dict(loss=arrays["loss"] + 1j)),
+                         ("negative", dict(loss=-arrays["loss"])),
+                         ("short", dict(forecast=arrays["forecast"][:-3])),
+                         ("matrix", dict(loss=arrays["loss"][:, None])),
+                         ("text", dict(noise=np.array("0.05"))),
+                         ("empty", dict(loss=np.zeros(0))),
+                         ("model", dict(model=np.array("rm -rf")))):
+        files[name + " array"] = tmp_path / f"{name}.npz"
+        np.savez(files[name + " array"], **dict(arrays, **change))
     return files, marker
 
 
-def test_plot_results_rejects_bad_files(tiny_run, tmp_path):
+def test_plot_results_refuses_files_that_are_not_a_runs_and_draws_nothing(tiny_run, tmp_path,
+                                                                         capsys):
     files, marker = bad_files(tmp_path, tiny_run[0] / "rnn_cos.npz")
+    figs = tmp_path / "figs"
     for kind, path in files.items():
-        p = run("plot_results.py", "--results", str(path), "--out", str(tmp_path / "figs"))
-        assert p.returncode == 2, kind
-        lines = p.stderr.strip().splitlines()
-        assert len(lines) == 1, (kind, p.stderr)
-        assert str(path) in lines[0] and "python rnn_cos.py" in lines[0], (kind, lines)
-        assert "Traceback" not in p.stderr
+        assert main("plot_results.py", "--results", str(path), "--out", str(figs)) == 2, kind
+        assert str(path) in one_line(capsys, "plot_results.py"), kind
         assert not marker.exists(), "something was unpickled"
-    assert not any(n.endswith(".png") for n in os.listdir(tmp_path / "figs"))
+    assert not figs.exists()                       # refused before the folder was made
     # the pickled file really holds a pickle that would have made the marker
     with np.load(files["pickled"], allow_pickle=True) as f:
         f["loss"]
     assert marker.exists()
 
 
-def test_plot_results_takes_a_folder_and_names_the_results_file(tiny_run, tmp_path):
-    import plot_results
+def test_plot_results_takes_a_folder_and_says_what_to_give(tiny_run, tmp_path, capsys):
     folder = tiny_run[0]
-    npz = folder / "rnn_cos.npz"
-    assert plot_results.results_in(str(folder)) == str(npz)     # the folder: its npz
-    for wrong in (folder / "metrics.json",):
-        p = run("plot_results.py", "--results", str(wrong), "--out", str(tmp_path / "x"))
-        assert p.returncode == 2
-        assert p.stderr.strip() == (f"plot_results.py: error: {wrong} is not a results "
-                                    f"file; the results file is {npz}")
-        assert "pickle" not in p.stderr
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    p = run("plot_results.py", "--results", str(empty))
-    assert p.returncode == 2 and "no results file (.npz) in it" in p.stderr
-    p = run("plot_results.py", "--no-such-option")
-    assert p.returncode == 2
+    assert plot_results.load(str(folder))["model"] == "rnn_cos"     # the folder: its npz
+    assert main("plot_results.py", "--results", str(folder / "metrics.json"), "--out",
+                str(tmp_path / "x")) == 2
+    assert "metrics.json is not a results file" in one_line(capsys, "plot_results.py")
+    (tmp_path / "empty").mkdir()
+    assert main("plot_results.py", "--results", str(tmp_path / "empty")) == 2
+    assert "holds 0 results files" in one_line(capsys, "plot_results.py")
+    assert main("plot_results.py", "--no-such-option") == 2
 
 
 @pytest.mark.parametrize("script", ["lstm_cos.py", "gru_cos.py"])
-def test_cell_scripts_write_everything(script, tmp_path):
-    # the LSTM draws its figures itself; the GRU's are drawn from its npz alone
+def test_cell_scripts_write_everything(script, tmp_path, capsys):
     name = script[:-3]
     out = tmp_path / name
-    plot = [] if script == "lstm_cos.py" else ["--no-plot"]
-    p = run(script, "--iters", "100", "--hidden", "4", *plot, "--out", str(out))
-    assert p.returncode == 0, p.stderr
-    assert sorted(os.listdir(out)) == sorted([f"{name}.npz", "metrics.json",
-                                              *(FIGURES if not plot else [])])
+    assert main(script, "--iters", "100", "--hidden", "4", "--no-plot", "--out",
+                str(out)) == 0
+    assert sorted(os.listdir(out)) == sorted([f"{name}.npz", "metrics.json"])
     with np.load(out / f"{name}.npz", allow_pickle=False) as f:
         assert str(f["model"]) == name and f["loss"].shape == (100,)
-    p = run("plot_results.py", "--results", str(out / f"{name}.npz"), "--out",
-            str(tmp_path / "again"))
-    assert p.returncode == 0, p.stderr
-    for png in FIGURES:
-        assert is_png(tmp_path / "again" / png)
+        assert float(f["lr"]) == SCRIPTS[script].DEFAULTS["lr"]      # the cell's own
+    assert main("plot_results.py", "--results", str(out)) == 0
+    assert all(is_png(out / png) for png in FIGURES)
 
 
-@pytest.mark.parametrize("script", ["lstm_cos.py", "gru_cos.py", "lab.compare_cells"])
-@pytest.mark.parametrize("args, words", [
-    (["--iters", "0"], "--iters"),
-    (["--iters", "many"], "--iters"),
-    (["--hidden", "-2"], "--hidden"),
-    (["--seed", "-1"], "--seed"),
-])
-def test_other_scripts_share_the_bad_input_handling(tmp_path, script, args, words):
-    out = tmp_path / "never"
-    p = run(script, *args, "--out", str(out))
-    assert p.returncode == 2
-    lines = p.stderr.strip().splitlines()
-    prog = script if script.endswith(".py") else f"python -m {script}"
-    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error: ") and words in lines[0]
-    assert not out.exists()
-
-
-@pytest.mark.parametrize("script", ["lstm_cos.py", "gru_cos.py"])
-def test_cell_scripts_refuse_bad_learning_rate_and_steps(tmp_path, script):
-    for args in (["--lr", "nan"], ["--steps", "1000"]):
-        p = run(script, *args, "--out", str(tmp_path / "never"))
-        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "never").exists()
-
-
-def test_compare_cells_tiny_run(tmp_path):
-    out = tmp_path / "cmp"
-    p = run("lab.compare_cells", "--iters", "60", "--hidden", "4", "--seeds", "0-1",
-            "--quiet", "--out", str(out))
-    assert p.returncode == 0, p.stderr
-    assert sorted(os.listdir(out)) == ["compare.json", "compare.png", "runs", "runs.csv",
-                                       "vanishing.png"]
-    assert is_png(out / "compare.png") and is_png(out / "vanishing.png")
-    summary = json.loads((out / "compare.json").read_text())
-    assert set(summary["cells"]) == {"RNN", "LSTM", "GRU"}
-    import gru_cos
-    import lstm_cos
-    import rnn_cos
-    # weights at H = 4, by hand: Wxh, Whh, Why, bh, by; four (H, H+1) gates and four
-    # biases, Why, by; three gates and three biases, Why, by
-    by_hand = {"RNN": 4 + 16 + 4 + 4 + 1, "LSTM": 4 * 20 + 4 * 4 + 4 + 1, "GRU": 3 * 20 + 3 * 4 + 4 + 1}
-    for name, model in (("RNN", rnn_cos), ("LSTM", lstm_cos), ("GRU", gru_cos)):
-        cell = summary["cells"][name]
-        assert cell["lr"] == model.DEFAULTS["lr"]          # each cell at its own default
-        assert cell["seeds"] == [0, 1]
-        assert cell["parameters"] == by_hand[name]
-        for key in ("test_mse", "forecast_rmse", "learned_period", "train_loss_last_1000"):
-            assert len(cell[key]) == 2, key
-        # each entry is what that cell's script wrote for that seed
-        for i, seed in enumerate((0, 1)):
-            m = json.loads((out / "runs" / f"{name.lower()}-seed{seed}" /
-                            "metrics.json").read_text())
-            assert cell["test_mse"][i] == m["test_mse"]
-            assert cell["forecast_rmse"][i] == m["forecast_rmse"]
-        assert name in p.stdout
-    # and the RNN's seed 1 is the script's own run
-    direct = run("rnn_cos.py", "--iters", "60", "--hidden", "4", "--seed", "1", "--no-plot",
-                 "--out", str(tmp_path / "direct"))
-    assert direct.returncode == 0
-    m = json.loads((tmp_path / "direct" / "metrics.json").read_text())
-    assert summary["cells"]["RNN"]["test_mse"][1] == m["test_mse"]
-    # the linear model beside them, fitted on each seed's data: the same for every cell
-    for name in ("RNN", "LSTM", "GRU"):
-        assert summary["cells"][name]["ar_mse"][1] == m["ar_mse"]
-    # run again, it resumes: nothing is trained, and the summary is the same
-    stamp = os.path.getmtime(out / "runs" / "rnn-seed0" / "rnn_cos.npz")
-    again = run("lab.compare_cells", "--iters", "60", "--hidden", "4", "--seeds", "0-1",
-                "--out", str(out))
-    assert again.returncode == 0 and "6 of 6 runs already in" in again.stdout
-    assert os.path.getmtime(out / "runs" / "rnn-seed0" / "rnn_cos.npz") == stamp
-    assert json.loads((out / "compare.json").read_text()) == summary
+def test_the_scripts_as_processes(tmp_path):
+    # the one process-level run of the tutorial's commands: python rnn_cos.py and
+    # python plot_results.py from a folder of their own, with the figures
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), "--iters", "100",
+                        "--hidden", "4"], cwd=tmp_path, env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert "one-step test MSE on the clean cosine" in p.stdout
+    assert sorted(os.listdir(tmp_path / "results")) == sorted(["rnn_cos.npz", "metrics.json",
+                                                               *FIGURES])
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "plot_results.py")], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.startswith("wrote results"), p.stderr

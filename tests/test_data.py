@@ -4,10 +4,19 @@ import pytest
 from data import CosineData
 
 
+def window(d, steps):
+    """d.next_batch(steps), and the x of its steps + 1 points (found in the data)."""
+    inputs, targets = d.next_batch(steps)
+    starts = [s for s in range(d.num_points - steps)
+              if np.array_equal(d.y_data[s:s + steps], inputs)]
+    assert len(starts) == 1                      # noise: no window repeats another
+    return inputs, targets, d.x_data[starts[0]:starts[0] + steps + 1]
+
+
 def test_shapes_and_shift_by_one():
     d = CosineData(500, 0.0, 50.0, seed=1)
     for steps in (1, 5, 20, 499):
-        inputs, targets, x = d.next_batch(steps, return_x=True)
+        inputs, targets, x = window(d, steps)
         assert inputs.shape == targets.shape == (steps,)
         assert x.shape == (steps + 1,)
         np.testing.assert_array_equal(targets[:-1], inputs[1:])
@@ -23,14 +32,14 @@ def test_spacing_is_resolution_and_x_in_range():
     np.testing.assert_allclose(np.diff(d.x_data), d.resolution, rtol=1e-9)
     assert d.x_data[0] == -2.0 and d.x_data[-1] == pytest.approx(8.0)
     for _ in range(200):
-        _, _, x = d.next_batch(7, return_x=True)
+        _, _, x = window(d, 7)
         assert -2.0 <= x.min() and x.max() <= 8.0
         np.testing.assert_allclose(np.diff(x), d.resolution, rtol=1e-9)
 
 
 def test_every_start_is_reachable():
     d = CosineData(30, 0.0, 3.0, seed=0)
-    starts = {np.flatnonzero(d.x_data == d.next_batch(4, return_x=True)[2][0])[0]
+    starts = {np.flatnonzero(d.x_data == window(d, 4)[2][0])[0]
               for _ in range(2000)}
     assert starts == set(range(30 - 4))           # 0 .. num_points - steps - 1
 
@@ -57,7 +66,7 @@ def test_same_seed_same_data_and_windows_other_seed_differs():
     a, b, c = (CosineData(300, 0.0, 30.0, seed=s) for s in (4, 4, 5))
     np.testing.assert_array_equal(a.y_data, b.y_data)
     for _ in range(5):
-        for u, v in zip(a.next_batch(12, return_x=True), b.next_batch(12, return_x=True)):
+        for u, v in zip(a.next_batch(12), b.next_batch(12)):
             np.testing.assert_array_equal(u, v)
     assert not np.array_equal(a.y_data, c.y_data)
 
@@ -88,10 +97,11 @@ def test_negative_noise():
         CosineData(10, 0.0, 1.0, noise=-0.1)
 
 
-@pytest.mark.parametrize("steps", [0, -3, 10, 11])
+@pytest.mark.parametrize("steps", [0, -3, 10, 11, 2.0, True])
 def test_bad_steps(steps):
     d = CosineData(10, 0.0, 1.0)
-    with pytest.raises(ValueError, match=f"steps must be between 1 and 9 .*got {steps}"):
+    with pytest.raises(ValueError, match=f"steps must be an integer between 1 and 9 .*got "
+                                         f"{steps}"):
         d.next_batch(steps)
 
 

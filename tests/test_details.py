@@ -12,19 +12,18 @@ import pytest
 
 import data
 import gru_cos
-from lab import linear
 import lstm_cos
+import plot_results
 import rnn_cos
-from lab import series
-from conftest import ROOT, command
+from conftest import ROOT, command, in_process
+from lab import analysis, linear, series
 from linear_cell import LinearCell, linear_cell
 
 
 def cli(*args):
-    """python rnn_cos.py ARGS, or python -m lab.series ARGS for the CSV mode."""
-    script = "lab.series" if "--csv" in args else "rnn_cos.py"
-    return subprocess.run([*command(script), *args], capture_output=True, text=True,
-                          timeout=120)
+    """python rnn_cos.py ARGS, or python -m lab.series ARGS for the CSV mode, in this
+    process."""
+    return in_process("lab.series" if "--csv" in args else "rnn_cos.py", *args)
 
 
 class CosineOracle:
@@ -64,9 +63,14 @@ class Repeat(CosineOracle):
         return np.asarray(x, dtype=float).copy()
 
 
+def evaluate(model, train, p=20):
+    """rnn_cos.evaluate of a model built by hand (its predict and forecast)."""
+    return rnn_cos.evaluate(model.predict, model.forecast, None, train, p)
+
+
 @pytest.mark.parametrize("r", [0.5, 0.3, 0.01])
 def test_the_oracle_is_perfect_on_the_clean_cosines(r):
-    res = rnn_cos.evaluate(CosineOracle(r), None, training_cosine(r))
+    res = evaluate(CosineOracle(r), training_cosine(r))
     assert res["test_mse"] < 1e-25
     assert res["forecast_rmse"] < 1e-9 * len(res["forecast"])
 
@@ -75,19 +79,24 @@ def test_the_oracle_is_perfect_on_the_clean_cosines(r):
 def test_the_linear_model_of_a_clean_cosine_is_exact_on_the_test_steps(r):
     # trained on a noise-free cosine, AR(p) is exact: any misalignment of its predictions
     # with the targets, or of its forecast with the truth, by one step costs ~ r^2
-    res = rnn_cos.evaluate(CosineOracle(r), None, training_cosine(r, noise=0.0))
+    res = evaluate(CosineOracle(r), training_cosine(r, noise=0.0))
     assert len(res["ar_predictions"]) == len(res["test_targets"])
     assert res["ar_mse"] < 1e-18
     assert np.max(np.abs(res["ar_forecast"] - res["forecast_true"])) < 1e-6
     assert res["ar_forecast_rmse"] < 1e-7
 
 
-def test_the_linear_model_beside_the_network_is_fitted_on_its_noisy_training_data():
+@pytest.mark.parametrize("steps, p", [(20, 20), (7, 7), (60, 40)])   # at most the seed's
+def test_the_linear_model_beside_the_network_is_fitted_on_its_noisy_training_data(steps, p):
+    # AR(p) on the network's window (p = --steps, at most the 40 values of the forecast's
+    # seed), against the lab's own least-squares fit (lab/linear.py, written apart)
     train = training_cosine(0.5)
-    res = rnn_cos.evaluate(CosineOracle(0.5), None, train)
-    p, coef = linear.choose_ar(train.y_data)
+    res = evaluate(CosineOracle(0.5), train, steps)
+    coef, _ = linear.fit_ar(train.y_data, p)
     assert res["ar_order"] == p
-    np.testing.assert_allclose(res["ar_coef"], coef)
+    np.testing.assert_allclose(res["ar_coef"], coef, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(res["ar_forecast"], linear.ar_forecast(
+        coef, data.forecast_cosine(0.5)[1], len(res["forecast_true"])), rtol=1e-6, atol=1e-9)
     # scored on the same steps as the network: the steps after WARMUP, each predicted
     # from the p true values before it (by hand, from the cosine's own formula)
     y = lambda k: np.cos((k + 0.5) * 0.5)    # noqa: E731  the test cosine's k-th value
@@ -99,7 +108,7 @@ def test_the_linear_model_beside_the_network_is_fitted_on_its_noisy_training_dat
 @pytest.mark.parametrize("r", [0.5, 0.3])
 def test_same_as_last_value_by_the_formula(r):
     # cos(x) - cos(x + r) = 2 sin(x + r/2) sin(r/2); the test inputs are at x = (t + 1/2) r
-    res = rnn_cos.evaluate(Repeat(r), None, training_cosine(r))
+    res = evaluate(Repeat(r), training_cosine(r))
     n = len(res["test_inputs"])
     t = np.arange(data.WARMUP, n)
     expected = np.mean((2 * np.sin((t + 1) * r) * np.sin(r / 2)) ** 2)
@@ -223,7 +232,7 @@ def test_no_warnings_outside_training_even_with_huge_weights(model):
         warnings.simplefilter("error")
         model.predict(params, np.linspace(-900, 900, 30))
         model.forecast(params, np.linspace(-900, 900, 30), 20)
-        model.hidden_gradients(params, np.linspace(-9, 9, 10), 0.0)
+        analysis.hidden_gradients(model, params, np.linspace(-9, 9, 10), 0.0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -253,13 +262,14 @@ def test_columns_that_cannot_be_normalised_are_refused(tmp_path, values, words):
 
 
 @pytest.mark.parametrize("lr", ["1000", "1e6"])
-def test_a_loss_that_grows_is_stopped_like_a_nan(tmp_path, lr):
+def test_a_loss_that_grows_is_stopped_like_a_nan(tmp_path, capsys, lr):
     out = tmp_path / "o"
-    p = cli("--lr", lr, "--iters", "3000", "--hidden", "8", "--no-plot", "--out", str(out))
-    assert p.returncode == 3
-    lines = p.stderr.strip().splitlines()
+    status = rnn_cos.main(["--lr", lr, "--iters", "3000", "--hidden", "8", "--no-plot",
+                           "--out", str(out)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert status == 3
     assert len(lines) == 1 and "grew" in lines[0] and "try a lower --lr" in lines[0]
-    assert not (out / "metrics.json").exists() and not (out / "rnn_cos.npz").exists()
+    assert os.listdir(out) == []
 
 
 def strict_json(text):
@@ -268,23 +278,29 @@ def strict_json(text):
     return json.loads(text, parse_constant=refuse)
 
 
-def test_metrics_json_is_strict_json_even_with_undefined_numbers(tmp_path):
-    # 30 iterations: the network does not oscillate yet, so its period is undefined
+def test_metrics_json_is_strict_json_even_with_undefined_numbers(tmp_path, capsys):
+    # the tutorial's: a NaN among the numbers is written null
     out = tmp_path / "o"
-    p = cli("--iters", "30", "--hidden", "3", "--no-plot", "--out", str(out))
-    assert p.returncode == 0, p.stderr
-    m = strict_json((out / "metrics.json").read_text())
-    assert m["learned_period"] is None
-    p = cli("--csv", os.path.join(ROOT, "datasets", "sunspots_yearly.csv"), "--iters", "30",
-            "--hidden", "3", "--no-plot", "--out", str(tmp_path / "c"))
-    assert p.returncode == 0, p.stderr
+    path = plot_results.save(str(tmp_path), "rnn_cos", dict(
+        loss=np.array([0.5, 0.25]), test_mse=float("nan"), ar_order=3), dict(noise=0.05))
+    m = strict_json((tmp_path / "metrics.json").read_text())
+    assert m["test_mse"] is None and m["ar_order"] == 3 and m["iters_done"] == 2
+    assert m["settings"] == {"noise": 0.05} and path.endswith("rnn_cos.npz")
+    assert rnn_cos.main(["--iters", "30", "--hidden", "3", "--no-plot", "--out",
+                         str(out)]) == 0
+    strict_json((out / "metrics.json").read_text())
+    # the CSV mode's
+    from lab import series
+    assert series.main(["--csv", os.path.join(ROOT, "datasets", "sunspots_yearly.csv"),
+                        "--iters", "30", "--hidden", "3", "--no-plot", "--quiet", "--out",
+                        str(tmp_path / "c")]) == 0
     m = strict_json((tmp_path / "c" / "metrics.json").read_text())
     assert m["settings"]["noise"] is None and m["settings"]["train_until"] is None
 
 
 def test_the_validation_cosine_is_a_quarter_step_off_and_not_the_test_one():
     r = 0.5
-    res = rnn_cos.evaluate(Repeat(r), None, training_cosine(r))
+    res = evaluate(Repeat(r), training_cosine(r))
     t = np.arange(data.WARMUP, len(res["test_inputs"]))
     by_hand = np.mean((np.cos((t + 0.25) * r) - np.cos((t + 1.25) * r)) ** 2)
     assert res["val_mse"] == pytest.approx(by_hand, rel=1e-12)
@@ -293,31 +309,33 @@ def test_the_validation_cosine_is_a_quarter_step_off_and_not_the_test_one():
     assert np.min(np.abs(x_val[:, None] - res["test_x"][None, :])) == pytest.approx(0.125)
 
 
-def test_the_summary_says_why_same_as_last_value_wins_and_why_the_loss_stays_high():
-    r = dict(learned_period=float("nan"), true_period=2 * np.pi / 0.01, ar_order=20,
-             test_mse=7.3e-5, ar_mse=2.5e-5, baseline_mse=5.0e-5, forecast_rmse=1.06,
-             ar_forecast_rmse=0.72)
-    text = rnn_cos.summary(r, 20)
-    assert "'same as last value' beats the network: a period is 628 steps" in text
-    assert "a window of 20 holds 3% of it" in text
-    r.update(true_period=12.566)                 # the default sampling: not the reason
-    assert "has not learned the curve yet" in rnn_cos.summary(r, 20)
-    r.update(test_mse=4e-5)
-    assert "same as last value' beats" not in rnn_cos.summary(r, 20)
-    note = rnn_cos.loss_note(0.05, np.array([0.143, 0.02, 0.00493]), "reset")
-    assert "0.0025, is the floor" in note and "0.143 at step 1, 0.00493 at step 3" in note
-    assert rnn_cos.loss_note(0.05, np.array([0.1]), "sequential") == "noise variance 0.0025"
+def test_the_summary_says_who_wins_and_why():
+    r = dict(test_x=np.arange(5) * 0.01, ar_order=20, test_mse=7.3e-5, ar_mse=2.5e-5,
+             baseline_mse=5.0e-5, forecast_rmse=1.06, ar_forecast_rmse=0.72)
+    text = plot_results.summary(r)
+    assert "network 7.30e-05, linear AR(20) 2.50e-05, 'same as last value' 5.00e-05" in text
+    assert "the linear AR(20) model beats the network: a sampled cosine" in text
+    assert "'same as last value' beats the network" in text
+    assert "a period is 628 steps, and the next value nearly the last" in text
+    r.update(test_x=np.arange(5) * 0.5)          # the default sampling: not the reason
+    assert "(more --iters?)" in plot_results.summary(r)
+    r.update(test_mse=2e-5)
+    text = plot_results.summary(r)
+    assert "beats the network" not in text and "network 2.00e-05" in text
 
 
-def test_the_cosine_forecast_title_names_only_what_it_draws(tmp_path, monkeypatch):
-    import plot_results
+def test_the_figures_titles_say_what_is_drawn_worked_out_from_the_arrays(tmp_path, capsys):
     out = tmp_path / "r"
-    assert rnn_cos.main(rnn_cos, ["--iters", "30", "--hidden", "3", "--no-plot", "--quiet",
-                                  "--out", str(out)]) == 0
-    r = plot_results.load_results(str(out / "rnn_cos.npz"))
-    plot_results.load_matplotlib()
-    titles = []
-    monkeypatch.setattr(plot_results, "save_figure",
-                        lambda fig, path: titles.append(fig.axes[0].get_title()))
-    plot_results.plot_forecast(r, str(tmp_path / "f.png"))
-    assert "drift line" not in titles[0] and "RMSE network" in titles[0], titles
+    assert rnn_cos.main(["--iters", "30", "--hidden", "3", "--no-plot", "--out",
+                         str(out)]) == 0
+    r = plot_results.load(str(out))
+    from matplotlib.figure import Figure
+    titles = {}
+    for plot in (plot_results.plot_predictions, plot_results.plot_forecast):
+        fig = Figure()
+        plot(r, fig)
+        titles[plot.__name__] = fig.axes[0].get_title()
+    m = json.loads((out / "metrics.json").read_text())
+    assert f"network {m['test_mse']:.1e}, linear AR(20) {m['ar_mse']:.1e}" in \
+        titles["plot_predictions"]
+    assert f"RMSE network {m['forecast_rmse']:.3g}, linear AR(20)" in titles["plot_forecast"]

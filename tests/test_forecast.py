@@ -66,8 +66,8 @@ def test_forecast_matches_the_step_by_step_feedback(H):
 def test_trained_forecast_beats_repeating_the_last_value():
     data = CosineData(1000, 0.0, 0.5 * 999, seed=0)
     params = rnn_cos.init_params(32, np.random.default_rng(0))
-    rnn_cos.train(rnn_cos, params, data, 3000, 20, 0.01, rnn_cos.init_state(32))
-    r = rnn_cos.evaluate(rnn_cos, params, data)
+    rnn_cos.train(rnn_cos.lossFun, params, data, rnn_cos.init_state(32), 3000, 20, 0.01)
+    r = rnn_cos.evaluate(rnn_cos.predict, rnn_cos.forecast, params, data, 20)
     flat = np.full_like(r["forecast_true"], r["forecast_seed"][-1])
     flat_rmse = np.sqrt(np.mean((flat - r["forecast_true"]) ** 2))
     assert r["forecast_rmse"] < 0.5 * flat_rmse, (r["forecast_rmse"], flat_rmse)

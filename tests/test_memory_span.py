@@ -11,7 +11,7 @@ import pytest
 
 from lab import memory_span
 import rnn_cos
-from conftest import ROOT, command
+from conftest import ROOT, command, in_process
 from lab.tasks import EchoData
 
 
@@ -83,8 +83,7 @@ def test_a_delay_line_built_by_hand_remembers_exactly_d_steps(delay):
 
 
 def run(*args):
-    return subprocess.run([*command("lab.memory_span"), *args],
-                          capture_output=True, text=True, timeout=120)
+    return in_process("lab.memory_span", *args)
 
 
 @pytest.mark.parametrize("args, words", [

@@ -1,11 +1,11 @@
-"""lossFun's gradients against central finite differences and against the literal
-min-char-rnn formulation."""
+"""lossFun's gradients against central finite differences, and against the literal
+min-char-rnn formulation beside it (lossFun_literal, itself checked against finite
+differences)."""
 import numpy as np
 import pytest
 
 import rnn_cos
 from gradcheck import check_gradients
-from minimal import lossFun_literal
 
 SHAPES = [(1, 1), (3, 5), (8, 20), (40, 7)]   # (hidden size H, time steps T)
 
@@ -29,10 +29,17 @@ def test_gradients_match_finite_differences(H, T):
 
 
 @pytest.mark.parametrize("H,T", SHAPES)
+def test_the_literal_form_matches_finite_differences(H, T):
+    params, inputs, targets, hprev = random_case(H, T, seed=H * 10 + T)
+    worst, where = check_gradients(rnn_cos.lossFun_literal, params, inputs, targets, hprev)
+    assert worst < 1e-6, (worst, where)
+
+
+@pytest.mark.parametrize("H,T", SHAPES)
 def test_matches_literal_min_char_rnn(H, T):
     params, inputs, targets, hprev = random_case(H, T, seed=7 + H + T)
     loss, grads, h = rnn_cos.lossFun(params, inputs, targets, hprev)
-    loss_ref, grads_ref, h_ref = lossFun_literal(params, inputs, targets, hprev)
+    loss_ref, grads_ref, h_ref = rnn_cos.lossFun_literal(params, inputs, targets, hprev)
     assert loss == pytest.approx(loss_ref, rel=1e-12, abs=1e-12)
     for name in params:
         np.testing.assert_allclose(grads[name], grads_ref[name], rtol=1e-12, atol=1e-12)
@@ -51,11 +58,12 @@ def test_loss_is_plain_mse():
     assert loss == pytest.approx(np.mean(np.square(errors)), rel=1e-12)
 
 
-def test_lossFun_does_not_change_its_arguments():
+@pytest.mark.parametrize("lossFun", [rnn_cos.lossFun, rnn_cos.lossFun_literal])
+def test_lossFun_does_not_change_its_arguments(lossFun):
     params, inputs, targets, hprev = random_case(5, 4, seed=2)
     before = {k: v.copy() for k, v in params.items()}
     h0 = hprev.copy()
-    _, _, h = rnn_cos.lossFun(params, inputs, targets, hprev)
+    _, _, h = lossFun(params, inputs, targets, hprev)
     h[...] = 123.0                             # the returned state is a copy
     for k in params:
         np.testing.assert_array_equal(params[k], before[k])

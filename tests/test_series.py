@@ -17,25 +17,19 @@ import lstm_cos
 import rnn_cos
 from lab import series
 from lab.series import Member
-from conftest import ROOT, command
+from conftest import ROOT, command, in_process
 from linear_cell import LinearCell, linear_cell
 from lab.csvfile import SeriesData, read_csv_column
 from test_training import StopAfter
 
 SUNSPOTS = os.path.join(ROOT, "datasets", "sunspots_yearly.csv")
+PARAMS = ("Wxh", "Whh", "Why", "bh", "by")
 GDP = os.path.join(ROOT, "datasets", "us_realgdp_quarterly.csv")
 
 
 def cli(*args):
-    """python -m lab.series ARGS (the CSV mode)."""
-    return subprocess.run([*command("lab.series"), *args], capture_output=True, text=True,
-                          timeout=120)
-
-
-def cosine(*args):
-    """python rnn_cos.py ARGS."""
-    return subprocess.run([*command("rnn_cos.py"), *args], capture_output=True, text=True,
-                          timeout=120)
+    """python -m lab.series ARGS (the CSV mode), in this process."""
+    return in_process("lab.series", *args)
 
 
 def write(tmp_path, name, values, x=None):
@@ -236,7 +230,7 @@ def test_choices_never_look_at_the_held_out_rows(tmp_path, capsys, hidden):
                 "poly_degree", "poly_diff", "poly_val_rmse", "window_model"):
         assert ma[key] == mb[key], key
     assert ma["settings"]["hidden"] == mb["settings"]["hidden"]
-    for k in rnn_cos.PARAM_NAMES:
+    for k in PARAMS:
         np.testing.assert_array_equal(ra[k], rb[k])
     assert ma["test_rmse"] != mb["test_rmse"]             # the test itself did change
 
@@ -251,9 +245,9 @@ def test_kept_weights_are_those_of_a_run_stopped_at_the_reported_iteration(tmp_p
     fit = z[:197] if diff else z[:198]
     data_seed, init_seed = np.random.SeedSequence(3).spawn(2)
     params = rnn_cos.init_params(6, np.random.default_rng(init_seed))
-    rnn_cos.train(rnn_cos, params, SeriesData(fit, seed=data_seed), 1000, 20, 0.01,
-                  rnn_cos.init_state(6), "reset", 0.1, stop=StopAfter(best))
-    for k in rnn_cos.PARAM_NAMES:
+    plumbing.train(rnn_cos, params, SeriesData(fit, seed=data_seed), 1000, 20, 0.01, "reset",
+                   0.1, stop=StopAfter(best))
+    for k in PARAMS:
         np.testing.assert_array_equal(r[k], params[k])
     assert float(r["mean"]) == mean and float(r["std"]) == std
 
@@ -273,7 +267,7 @@ def test_hidden_size_and_representation_chosen_on_the_validation_rows(tmp_path, 
     # the same network when asked for alone
     alone, ma = run_main(tmp_path / "alone", "--csv", short, "--iters", "600", "--seed", "1",
                          "--diff" if best["diff"] else "--no-diff", hidden=str(best["hidden"]))
-    for k in rnn_cos.PARAM_NAMES:
+    for k in PARAMS:
         np.testing.assert_array_equal(r[k], alone[k])
     assert (ma["val_rmse"], ma["best_iteration"], ma["test_rmse"]) == (
         m["val_rmse"], m["best_iteration"], m["test_rmse"])
@@ -301,7 +295,7 @@ def test_the_average_is_kept_when_better_on_the_validation_rows(tmp_path, capsys
         out = rnn_cos.predict(params, (v[:-1] - mean) / std) * std + mean
         return y[1:-1] + out if diff else out[1:]
 
-    average = np.mean([by_hand({k: r[f"member{i}_{k}"] for k in rnn_cos.PARAM_NAMES},
+    average = np.mean([by_hand({k: r[f"member{i}_{k}"] for k in PARAMS},
                                *(r[f"member_{k}"][i] for k in ("diff", "mean", "std")))
                        for i in range(4)], axis=0)
     n_fit, n_train = int(r["n_fit"]), int(r["n_train"])
@@ -309,7 +303,7 @@ def test_the_average_is_kept_when_better_on_the_validation_rows(tmp_path, capsys
     val = average[n_fit - 2:n_train - 2] - y[n_fit:n_train]
     assert m["average_val_rmse"] == pytest.approx(np.sqrt(np.mean(val ** 2)), rel=1e-12)
     # the best network alone, for comparison, is the one saved as the run's weights
-    alone = by_hand({k: r[k] for k in rnn_cos.PARAM_NAMES}, m["diff"], float(r["mean"]),
+    alone = by_hand({k: r[k] for k in PARAMS}, m["diff"], float(r["mean"]),
                     float(r["std"]))[n_train - 2:]
     assert m["single_rmse"] == pytest.approx(np.sqrt(np.mean((alone - y[n_train:]) ** 2)),
                                              rel=1e-12)
@@ -414,16 +408,6 @@ def test_bad_combinations_refused_in_one_line(tmp_path, args, words):
     assert not out.exists()
     assert cli("--csv", path, "--iters", "30", "--no-diff", "--no-plot",
                "--out", str(tmp_path / "ok")).returncode == 0
-
-
-@pytest.mark.parametrize("option", [["--diff"], ["--no-diff"], ["--train-until", "3"]])
-def test_series_options_given_to_the_cosine_script_name_the_csv_mode(tmp_path, option):
-    p = cosine(*option, "--out", str(tmp_path / "never"))
-    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
-    assert "python -m lab.series --csv FILE" in p.stderr and not (tmp_path / "never").exists()
-    # and the CSV mode without a file says it needs one
-    p = cli(*option, "--out", str(tmp_path / "never"))
-    assert p.returncode == 2 and "--csv" in p.stderr and "required" in p.stderr
 
 
 def test_an_ar2_fitted_to_a_clean_cosine_is_its_recurrence():
@@ -607,12 +591,12 @@ def test_the_coverage_by_horizon_of_a_known_ar1_is_about_80_percent():
 
 
 class CtrlC:
-    """rnn_cos's training loop, with a Ctrl-C (stop.requested) at the start of its
+    """The lab's training loop, with a Ctrl-C (stop.requested) at the start of its
     call number `at` (1: the first network), or just after that call ends."""
 
     def __init__(self, at, monkeypatch, after=False):
-        self.at, self.after, self.calls, self.real = at, after, 0, rnn_cos.train
-        monkeypatch.setattr(rnn_cos, "train", self.train)   # series calls rnn_cos.train
+        self.at, self.after, self.calls, self.real = at, after, 0, plumbing.train
+        monkeypatch.setattr(plumbing, "train", self.train)  # series calls plumbing.train
 
     def train(self, *args, stop, **kw):
         self.calls += 1
@@ -682,5 +666,3 @@ def test_ahead_writes_the_future_in_the_series_own_steps(tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     assert 0 <= m["coverage_80"] <= 1 and "the 80% interval" in p.stdout
     assert (out / "ahead.png").exists() and (out / "horizon.png").exists()
-    p = cosine("--ahead", "3")
-    assert p.returncode == 2 and "python -m lab.series" in p.stderr

@@ -12,14 +12,18 @@ import numpy as np
 import pytest
 
 from lab import runner, sweep
-from conftest import ROOT, command
+from conftest import ROOT, command, in_process
 
 TINY = ["--iters", "60", "--vary", "hidden=3"]
 
 
 def run(*args, plot=False, **kw):
-    """python -m lab.sweep ARGS, with --no-plot unless plot (sweep.png costs a second)."""
+    """python -m lab.sweep ARGS, with --no-plot unless plot (sweep.png costs a second):
+    in this process, or, given a cwd or an environment, in a process of its own (its
+    runs are processes either way)."""
     args = [*args] + ([] if plot else ["--no-plot"])
+    if not kw:
+        return in_process("lab.sweep", *args)
     return subprocess.run([*command("lab.sweep"), *args],
                           capture_output=True, text=True, timeout=120, **kw)
 
@@ -132,14 +136,13 @@ def test_a_row_is_what_the_cell_script_gives(tmp_path):
     (row,) = rows(tmp_path / "s")
     direct = subprocess.run([sys.executable, os.path.join(ROOT, "lstm_cos.py"), "--iters",
                              "60", "--hidden", "3", "--lr", "0.03", "--seed", "2",
-                             "--no-plot", "--quiet", "--out", str(tmp_path / "d")],
+                             "--no-plot", "--out", str(tmp_path / "d")],
                             capture_output=True, text=True)
     assert direct.returncode == 0, direct.stderr
     m = json.loads((tmp_path / "d" / "metrics.json").read_text())
     assert row["cell"] == "lstm" and row["seed"] == "2" and row["iters"] == "60"
     for column, key in (("test_mse", "test_mse"), ("forecast_rmse", "forecast_rmse"),
-                        ("train_loss", "train_loss_last_1000"),
-                        ("learned_period", "learned_period")):
+                        ("train_loss", "train_loss_last_1000"), ("val_mse", "val_mse")):
         assert row[column] == sweep.text(m[key]), column
 
 
@@ -179,7 +182,8 @@ def test_a_run_that_crashes_is_failed_not_diverged_and_runs_again(tmp_path):
     source = (project / "rnn_cos.py").read_text()
     crash = '    raise RuntimeError("the loss of a crash")\n'
     (project / "rnn_cos.py").write_text(source.replace(
-        "def evaluate(model, params, data):\n", "def evaluate(model, params, data):\n" + crash, 1))
+        "def evaluate(predict, forecast, params, data, p):\n",
+        "def evaluate(predict, forecast, params, data, p):\n" + crash, 1))
     out = tmp_path / "s"
 
     def sweep_():
@@ -286,10 +290,9 @@ def test_a_sigterm_ends_the_runs_under_way_and_leaves_nothing_behind(tmp_path):
 
 
 def test_summary_medians_worked_out_by_hand():
-    def row(cell, lr, seed, mse, rmse, loss, period, status="ok"):
+    def row(cell, lr, seed, mse, rmse, loss, val, status="ok"):
         return dict(cell=cell, lr=lr, seed=str(seed), status=status, test_mse=str(mse),
-                    forecast_rmse=str(rmse), train_loss=str(loss),
-                    learned_period=str(period), true_period="12.0")
+                    forecast_rmse=str(rmse), train_loss=str(loss), val_mse=str(val))
     table = [row("rnn", "0.01", 0, 3e-5, 0.02, 0.015, 12.3),
              row("rnn", "0.01", 1, 1e-5, 0.05, 0.014, 11.9),
              row("rnn", "0.01", 2, 2e-5, 0.01, 0.016, 12.05),
@@ -303,13 +306,13 @@ def test_summary_medians_worked_out_by_hand():
     assert a["test_mse"] == pytest.approx((2e-5, 1e-5, 3e-5))
     assert a["forecast_rmse"] == pytest.approx((0.02, 0.01, 0.05))
     assert a["train_loss"] == pytest.approx((0.015, 0.014, 0.016))
-    # the period: nearest to 12 is 12.05, farthest 12.3
-    assert a["learned_period"] == pytest.approx((12.05, 12.05, 12.3))
+    assert a["val_mse"] == pytest.approx((12.05, 11.9, 12.3))
     assert b["test_mse"] == pytest.approx((5e-5, 4e-5, 6e-5))      # median of two: the mean
-    assert b["learned_period"] == pytest.approx((12.75, 12.5, 13.0))
+    assert b["val_mse"] == pytest.approx((12.75, 12.5, 13.0))
     md = sweep.markdown(s, ["lr"], "python sweep.py ...")
-    assert ("| rnn | 0.01 | 4 (1 diverged) | 0.0150 [0.0140, 0.0160] | - | 2.00e-05 [1.00e-05, 3.00e-05]"
-            in md)
+    val = f"{12.05:.2e} [{11.9:.2e}, {12.3:.2e}]"
+    assert (f"| rnn | 0.01 | 4 (1 diverged) | 0.0150 [0.0140, 0.0160] | {val} | 2.00e-05 "
+            f"[1.00e-05, 3.00e-05]" in md)
 
 
 def copy_of_the_project(folder):

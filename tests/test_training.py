@@ -4,11 +4,22 @@ import os
 import numpy as np
 import pytest
 
-from lab import plumbing
+import plot_results
 import rnn_cos
 from data import CosineData
-from minimal import adagrad_literal, lossFun_literal
-from plot_results import log_smooth
+from lab import plumbing
+from lab.figures import log_smooth
+
+lossFun_literal = rnn_cos.lossFun_literal        # checked against finite differences too
+
+
+def adagrad_literal(params, grads, mem, learning_rate):
+    """min-char-rnn's parameter update, one array at a time: the gradient clipped to
+    [-5, 5], its square added to the memory, the step divided by the memory's root."""
+    for k in params:
+        np.clip(grads[k], -5, 5, out=grads[k])
+        mem[k] += grads[k] * grads[k]
+        params[k] += -learning_rate * grads[k] / np.sqrt(mem[k] + 1e-8)
 
 
 class FixedGradients:
@@ -33,7 +44,7 @@ def test_adagrad_steps_worked_out_by_hand():
     grads = [dict(a=np.array([0.5, 10.0]), b=np.array([[-7.0], [0.0]])),
              dict(a=np.array([0.5, 1.0]), b=np.array([[1.0], [2.0]]))]
     fake = FixedGradients(grads)
-    rnn_cos.train(fake, params, fake, 2, 3, 0.1, None)
+    rnn_cos.train(fake.lossFun, params, fake, None, 2, 3, 0.1)
     # step 1: clipped g = [0.5, 5 | -5, 0], mem = [0.25, 25 | 25, 0]
     #   a = [1 - 0.1*0.5/0.5, -2 - 0.1*5/5] = [0.9, -2.1]; b = [0.5 + 0.1, 3 - 0] = [0.6, 3]
     # step 2: g = [0.5, 1 | 1, 2], mem = [0.5, 26 | 26, 4]
@@ -52,7 +63,7 @@ def test_adagrad_equals_the_literal_update():
     for g in grads:
         adagrad_literal(expected, {k: v.copy() for k, v in g.items()}, mem, 0.05)
     fake = FixedGradients(grads)
-    rnn_cos.train(fake, params, fake, 6, 3, 0.05, None)
+    rnn_cos.train(fake.lossFun, params, fake, None, 6, 3, 0.05)
     for k in params:
         np.testing.assert_allclose(params[k], expected[k], rtol=1e-13)
 
@@ -60,8 +71,8 @@ def test_adagrad_equals_the_literal_update():
 def short_run(seed=0, iters=1500, **kw):
     data = CosineData(1000, 0.0, 0.3 * 999, seed=seed)
     params = rnn_cos.init_params(16, np.random.default_rng(seed))
-    losses, _ = rnn_cos.train(rnn_cos, params, data, iters, 20, 0.01,
-                              rnn_cos.init_state(16), **kw)
+    losses = rnn_cos.train(rnn_cos.lossFun, params, data, rnn_cos.init_state(16), iters, 20,
+                           0.01, **kw)
     return params, losses
 
 
@@ -80,7 +91,7 @@ def test_short_training_run_lowers_the_loss():
 
 @pytest.mark.parametrize("mode", ["carry", "sequential"])
 def test_carried_state_also_trains(mode):
-    _, losses = short_run(hprev_mode=mode)
+    _, losses = short_run(hprev=mode)
     assert losses[-200:].mean() < 0.1 * losses[:20].mean()
 
 
@@ -133,8 +144,8 @@ def test_hprev_modes_match_the_literal_loop(mode):
     params = {k: v.copy() for k, v in init.items()}
     record = Recorder(rnn_cos.lossFun)
     data = CosineData(100, 0.0, 30.0, seed=2)
-    losses, _ = rnn_cos.train(record, params, data, iters, steps, 0.01,
-                              rnn_cos.init_state(H), mode)
+    losses = rnn_cos.train(record.lossFun, params, data, rnn_cos.init_state(H), iters, steps,
+                           0.01, mode)
     np.testing.assert_allclose(losses, want, rtol=1e-10)
     for k in init:
         np.testing.assert_allclose(params[k], expected[k], rtol=1e-10, atol=1e-13)
@@ -159,8 +170,8 @@ def test_annealing_matches_the_literal_loop(anneal):
     want, _ = literal_loop(expected, CosineData(80, 0.0, 20.0, seed=5), 50, 6, 0.05,
                            "reset", anneal)
     params = {k: v.copy() for k, v in init.items()}
-    losses, _ = rnn_cos.train(rnn_cos, params, CosineData(80, 0.0, 20.0, seed=5),
-                              50, 6, 0.05, rnn_cos.init_state(4), "reset", anneal)
+    losses = rnn_cos.train(rnn_cos.lossFun, params, CosineData(80, 0.0, 20.0, seed=5),
+                           rnn_cos.init_state(4), 50, 6, 0.05, "reset", anneal)
     np.testing.assert_allclose(losses, want, rtol=1e-10)
     for k in init:
         np.testing.assert_allclose(params[k], expected[k], rtol=1e-10, atol=1e-13)
@@ -171,7 +182,7 @@ def test_annealed_steps_by_hand():
     # iteration; annealed over the last 2 of 4 iterations, lr is 1, 1, 2/2, 1/2 (x 0.1)
     params = dict(w=np.array([0.0]))
     fake = FixedGradients([dict(w=np.array([1.0]))] * 4)
-    rnn_cos.train(fake, params, fake, 4, 3, 0.1, None, anneal=0.5)
+    rnn_cos.train(fake.lossFun, params, fake, None, 4, 3, 0.1, anneal=0.5)
     steps = [f / np.sqrt(n + 1e-8) for f, n in zip([1, 1, 1, 0.5], [1, 2, 3, 4])]
     assert params["w"][0] == pytest.approx(-0.1 * sum(steps), rel=1e-12)
 
@@ -179,16 +190,65 @@ def test_annealed_steps_by_hand():
 def test_sequential_mode_learns_below_reset():
     # with the state carried along the series, no window pays for a warm-up from zeros
     _, reset = short_run(iters=4000)
-    _, sequential = short_run(iters=4000, hprev_mode="sequential")
+    _, sequential = short_run(iters=4000, hprev="sequential")
     assert sequential[-1000:].mean() < 0.6 * reset[-1000:].mean(), (
         sequential[-1000:].mean(), reset[-1000:].mean())
 
 
-def test_training_diverges_loudly():
+def test_the_laboratory_stops_a_diverged_run_loudly():
     data = CosineData(200, 0.0, 60.0, seed=0)
     params = rnn_cos.init_params(8, np.random.default_rng(0))
     with pytest.raises(plumbing.Diverged, match="iteration"):
-        rnn_cos.train(rnn_cos, params, data, 50, 10, 1e300, rnn_cos.init_state(8))
+        plumbing.train(rnn_cos, params, data, 50, 10, 1e300)
+
+
+def test_the_script_refuses_to_save_a_diverged_run(tmp_path, capsys):
+    status = rnn_cos.main(["--iters", "50", "--lr", "1e300", "--no-plot", "--out",
+                           str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 3 and "the loss " in err and "nothing was saved" in err
+    assert os.listdir(tmp_path / "out") == []        # nothing written, not even a temporary
+
+
+class Calls:
+    """An on_step hook that records its calls and says False at iteration `stop`."""
+
+    def __init__(self, stop=None):
+        self.calls, self.stop = [], stop
+
+    def __call__(self, n, loss, params):
+        self.calls.append((n, loss, params["Whh"].copy()))
+        return None if n != self.stop else False
+
+
+def test_the_hook_sees_every_iteration_and_stops_the_loop():
+    hook = Calls()
+    params, losses = short_run(iters=30, on_step=hook)
+    assert [c[0] for c in hook.calls] == list(range(30))
+    np.testing.assert_array_equal([c[1] for c in hook.calls], losses)  # the same losses
+    np.testing.assert_array_equal(hook.calls[-1][2], params["Whh"])     # after the update
+    # the weights after iteration n are those of a run of n + 1 iterations (no annealing)
+    again, _ = short_run(iters=12)
+    np.testing.assert_array_equal(hook.calls[11][2], again["Whh"])
+    stop = Calls(stop=36)                                              # False: stop
+    _, losses = short_run(iters=100, on_step=stop)
+    assert len(losses) == 37 and len(stop.calls) == 37
+    np.testing.assert_array_equal(losses, short_run(iters=37)[1])      # None: go on
+
+
+def test_the_laboratory_keeps_snapshots_of_the_weights():
+    data = lambda: CosineData(300, 0.0, 0.5 * 299, seed=4)            # noqa: E731
+    init = rnn_cos.init_params(6, np.random.default_rng(5))
+    params = {k: v.copy() for k, v in init.items()}
+    losses, kept = plumbing.train(rnn_cos, params, data(), 40, 10, 0.01, keep=(0, 7, 40))
+    assert sorted(kept) == [0, 7, 40] and len(losses) == 40
+    for k in init:
+        np.testing.assert_array_equal(kept[0][k], init[k])
+        np.testing.assert_array_equal(kept[40][k], params[k])
+    seven = {k: v.copy() for k, v in init.items()}
+    rnn_cos.train(rnn_cos.lossFun, seven, data(), rnn_cos.init_state(6), 7, 10, 0.01)
+    for k in init:
+        np.testing.assert_array_equal(kept[7][k], seven[k])
 
 
 class StopAfter:
@@ -202,14 +262,17 @@ class StopAfter:
 
 
 def test_stop_request_ends_after_a_whole_iteration():
-    params, losses = short_run(iters=100, stop=StopAfter(37))
+    data = CosineData(1000, 0.0, 0.3 * 999, seed=0)
+    params = rnn_cos.init_params(16, np.random.default_rng(0))
+    losses, _ = plumbing.train(rnn_cos, params, data, 100, 20, 0.01, stop=StopAfter(37))
     assert len(losses) == 37 and np.all(np.isfinite(losses))
+    np.testing.assert_array_equal(losses, short_run(iters=37)[1])
 
 
 def run_main(tmp_path, name, *extra):
     out = tmp_path / name
-    status = rnn_cos.main(rnn_cos, ["--iters", "300", "--hidden", "8", "--no-plot",
-                                    "--quiet", "--out", str(out), *extra])
+    status = rnn_cos.main(["--iters", "300", "--hidden", "8", "--no-plot", "--out", str(out),
+                           *extra])
     assert status == 0
     with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
         return {k: f[k] for k in f.files}
@@ -221,7 +284,8 @@ def test_fixed_seed_reproduces_bitwise_other_seed_differs(tmp_path, capsys):
     c = run_main(tmp_path, "c", "--seed", "4")
     assert a.keys() == b.keys()
     for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+        if k != "out":
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
     assert len(a["loss"]) == 300
     assert not np.array_equal(a["loss"], c["loss"])
     assert not np.array_equal(a["Whh"], c["Whh"])
@@ -236,7 +300,7 @@ def test_saved_results_hold_the_weights_losses_and_settings(tmp_path, capsys):
     assert r["Whh"].shape == (8, 8) and r["loss"].shape == (300,)
     assert float(r["resolution"]) == pytest.approx(0.5)
     # the saved predictions are what predict() gives with the saved parameters
-    params = {k: r[k] for k in rnn_cos.PARAM_NAMES}
+    params = {k: r[k] for k in ("Wxh", "Whh", "Why", "bh", "by")}
     np.testing.assert_array_equal(rnn_cos.predict(params, r["test_inputs"]),
                                   r["test_predictions"])
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
@@ -262,6 +326,18 @@ def test_write_atomic_leaves_the_old_file_on_failure(tmp_path):
     assert os.listdir(tmp_path) == ["f.bin"]
 
 
+def test_the_tutorial_writes_whole_or_not_at_all(tmp_path, monkeypatch):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"old")
+    monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(OSError("full")))
+    with pytest.raises(OSError):
+        plot_results.write_whole(str(path), b"new")
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["f.bin"]
+    monkeypatch.undo()
+    plot_results.write_whole(str(path), b"new")
+    assert path.read_bytes() == b"new" and os.listdir(tmp_path) == ["f.bin"]
+
+
 def test_log_smooth_by_hand():
     v = np.arange(1.0, 31.0)                 # 1, 2, ..., 30
     out = log_smooth(v)
@@ -271,33 +347,3 @@ def test_log_smooth_by_hand():
     np.testing.assert_allclose(out[20], (19 + 20 + 21) / 3)
     long = np.arange(20_000.0)
     assert log_smooth(long)[-1] == pytest.approx(long[-1000:].mean())   # at most 1,000
-
-
-def test_the_article_program_trains_as_rnn_cos_train(monkeypatch):
-    # rnn_cos_minimal.py's own loop (its data windows, its lossFun with dicts, Adagrad
-    # over zip, the annealing) against rnn_cos.train from the same weights on the same
-    # windows: the same losses and weights after 60 iterations
-    import rnn_cos_minimal as minimal
-    from minimal import NAMES, weights
-    init = rnn_cos.init_params(6, np.random.default_rng(4))
-    for k in NAMES:
-        monkeypatch.setattr(minimal, k, init[k].copy())
-    monkeypatch.setattr(minimal, "hidden_size", 6)
-    monkeypatch.setattr(minimal, "seq_length", 7)
-    data = minimal.CosineData(200, 0.0, 0.5 * 199, seed=3)
-    want = minimal.train(data, 60)
-    trained = weights()
-    params = {k: v.copy() for k, v in init.items()}
-    got, _ = rnn_cos.train(rnn_cos, params, minimal.CosineData(200, 0.0, 0.5 * 199, seed=3),
-                           60, 7, minimal.learning_rate, rnn_cos.init_state(6), "reset",
-                           minimal.anneal)
-    np.testing.assert_allclose(got, want, rtol=1e-10)
-    for k in NAMES:
-        np.testing.assert_allclose(params[k], trained[k], rtol=1e-10, atol=1e-13)
-    assert not np.allclose(params["Whh"], init["Whh"])          # it did train
-    # and its data class hands out the windows the project's does, from the same seed
-    ours, theirs = CosineData(200, 0.0, 0.5 * 199, seed=3), minimal.CosineData(200, 0.0, 0.5 * 199, seed=3)
-    np.testing.assert_array_equal(ours.y_data, theirs.y_data)
-    for _ in range(5):
-        for a, b in zip(ours.next_batch(7), theirs.next_batch(7)):
-            np.testing.assert_array_equal(a, b)
