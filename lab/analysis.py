@@ -202,6 +202,32 @@ def vanishing(model, params, resolution, back=100):
     return norms / norms[0]
 
 
+def state_reach(model, params, inputs, ks):
+    """How far back the state reaches: ||dh_T/dh_{T-k}||_F / sqrt(H) for each k of ks
+    (k < T), after running over inputs (T,) from the zero state: 1 for k = 0, and for an
+    orthogonal linear step 1 at every k. The Jacobian's rows from the cell's own backward
+    pass given e_i at h_T (the LSTM and the GRU, the path through C included), or, for a
+    plain RNN, the product of the steps' Jacobians diag(f'(a_t)) Whh, f' the tanh's
+    1 - h^2 (or the cell's derivative(h): the ReLU's). Shape (len(ks),)."""
+    x, H = np.asarray(inputs, dtype=float), params["Why"].shape[1]
+    hs, *cache, ys = model.forward(params, x, model.init_state(H))
+    T = len(x)
+    if hasattr(model, "backward"):                           # a gated cell
+        J = np.empty((H, T, H))
+        for i in range(H):
+            dh_y = np.zeros((T, H))
+            dh_y[-1, i] = 1.0                                # L = h_T[i]
+            J[i] = model.backward(params, x, hs, *cache, dh_y)[1]   # row t-1: dh_T[i]/dh_t
+        norms = np.sqrt(np.sum(J ** 2, axis=(0, 2)))[::-1]   # k = T - t
+    else:                                                    # h_t = f(Wxh x_t + Whh h_{t-1} + bh)
+        slope = getattr(model, "derivative", lambda h: 1.0 - h ** 2)
+        norms, M = np.empty(T), np.eye(H)
+        for k, t in enumerate(range(T, 0, -1)):
+            norms[k] = np.linalg.norm(M)                     # ||dh_T/dh_t||_F
+            M = (M * slope(hs[t])) @ params["Whh"]           # dh_T/dh_{t-1}
+    return norms[np.asarray(ks)] / np.sqrt(H)
+
+
 def hidden_gradients(model, params, inputs, target):
     """dL/dh_{T-k} for k = 0..T-1, as the rows of a (T, H) array, where L = (y_T -
     target)^2 is the loss of the last step alone, after running over inputs (T,) from

@@ -52,7 +52,8 @@ REQUIRED = ("model", "loss", "noise", "test_x", "test_inputs", "test_targets",
             "forecast_true", "forecast", "forecast_rmse", "warmup", "x_label", "y_label",
             "series")
 COLORS = dict(truth="0.35", prediction="tab:orange", seed="black", error="tab:red",
-              baseline="tab:blue", ar="tab:green", loss="tab:blue", poly="tab:purple")
+              baseline="tab:blue", ar="tab:green", loss="tab:blue", poly="tab:purple",
+              esn="tab:brown")
 LEARNING_FRAME_MS = 900    # how long each snapshot stays on screen in learning.gif
 # fixed margins: a layout engine would cost more time than drawing the figure
 MARGINS = dict(left=0.1, right=0.98, bottom=0.12, top=0.92)
@@ -235,6 +236,10 @@ def plot_predictions(r, path):
     if poly:
         top.plot(x, r["poly_predictions"], color=COLORS["poly"], lw=1, ls="-.",
                  label=poly_label(r))
+    esn = "esn_predictions" in r and np.all(np.isfinite(r["esn_predictions"]))
+    if esn:                                       # the control: a fixed random recurrence
+        top.plot(x, r["esn_predictions"], color=COLORS["esn"], lw=1, ls=(0, (1, 1)),
+                 label=f"echo-state network ({int(r['esn_units'])} units)")
     if "baseline_rmse" in r:                      # a CSV series: held-out rows
         top.plot(x, r["test_inputs"], color=COLORS["baseline"], lw=1, ls="--",
                  label="same as last value")
@@ -242,8 +247,11 @@ def plot_predictions(r, path):
                       f"{float(r['test_rmse']):.3g};\n{ar_name} "
                       f"{float(r['ar_rmse']):.3g}; "
                       + (f"{poly_label(r)} {float(r['poly_rmse']):.3g}; " if poly else "")
+                      + (f"\nthe echo-state network {float(r['esn_rmse']):.3g}; " if esn
+                         else "")
                       + f"same as last value {float(r['baseline_rmse']):.3g}",
                       fontsize="medium")
+        fig.subplots_adjust(top=0.88 if esn else 0.92)
     else:
         winner = ("the linear model wins" if ar and float(r["ar_mse"]) < float(r["test_mse"])
                   else "")
@@ -266,6 +274,8 @@ def plot_predictions(r, path):
     if poly:
         bottom.plot(x, r["poly_predictions"] - targets, color=COLORS["poly"], lw=1.2,
                     label=poly_label(r))
+    if esn:
+        bottom.plot(x, r["esn_predictions"] - targets, color=COLORS["esn"], lw=1.2)
     if warmup:
         bottom.axvspan(x[0], x[min(warmup, len(x)) - 1], color="0.85",
                        label=f"warm-up ({warmup} steps, not in the MSE)")

@@ -72,8 +72,9 @@ class Config(NamedTuple):
     hidden: int = 32
 
 
-WINDOWS_LINEAR = ("p5d1", "p10d1", "p20d1", "p50d1")
+WINDOWS_LINEAR = ("p5d1", "p10d1", "p20d1", "p50d1", "p100d1", "p150d1", "p200d1")
 WINDOWS_POLY = ("p5d2", "p10d2", "p20d2", "p50d2", "p5d3", "p10d3")
+WINDOWS_RULE = ("p50r", "p100r", "p200r")     # by hand: the last marker in the window
 # each cell's learning rate on these tasks: the lowest mean validation error of
 # python -m lab.memory_span --lrs 0.003,0.01,0.03,0.1 on the echo (docs/cells.md)
 LRS = {"RNN": 0.03, "LSTM": 0.1, "GRU": 0.03}
@@ -83,28 +84,46 @@ LRS = {"RNN": 0.03, "LSTM": 0.1, "GRU": 0.03}
 IDENTITY = Config("rnn_cos", ("identity",), (0.003, 0.03))
 RELU_IDENTITY = Config("relu_rnn", ("identity",), (0.0003, 0.003))
 LSTM_MEMORY = Config("lstm_cos", ("bias3", "chrono200"), (LRS["LSTM"],))
+NAN = (float("nan"),)       # a readout fitted by least squares: no learning rate
+# the initialisations people use: min-char-rnn's (every weight N(0, 0.01^2), a spectral
+# radius near 0.06), an orthogonal Whh (Keras's recurrent default), PyTorch's default
+# (every weight uniform on +-1/sqrt(H)); the LSTM's forget bias at 1 (its default
+# here), 3 and chrono, and the LSTM of 1997 without a forget gate; and a row that
+# trains nothing: the recurrent weights as drawn, a readout fitted by least squares
+CELLS = {"RNN, N(0, 0.01^2) (min-char-rnn)": Config("rnn_cos", ("default",), (LRS["RNN"],)),
+         "RNN, orthogonal Whh": Config("rnn_cos", ("orthogonal",), (0.003, 0.03)),
+         "RNN, PyTorch's default": Config("rnn_cos", ("pytorch",), (0.003, 0.03)),
+         "LSTM, forget bias 1": Config("lstm_cos", ("default",), (LRS["LSTM"],)),
+         "LSTM, forget bias 3": Config("lstm_cos", ("bias3",), (LRS["LSTM"],)),
+         "LSTM, chrono": Config("lstm_cos", ("chrono200",), (LRS["LSTM"],)),
+         "LSTM without a forget gate (1997)": Config("lstm_cos", ("noforget",), (LRS["LSTM"],)),
+         "GRU": Config("gru_cos", ("default",), (LRS["GRU"],)),
+         "RNN, orthogonal Whh, readout only": Config("rnn_cos", ("readout-orthogonal",), NAN)}
 CONFIGS = {
-    "echo": {"RNN": Config("rnn_cos", ("default",), (LRS["RNN"],)),
-             "LSTM": Config("lstm_cos", ("default",), (LRS["LSTM"],)),
-             "GRU": Config("gru_cos", ("default",), (LRS["GRU"],))},
-    "latch": {"RNN": Config("rnn_cos", ("default",), (LRS["RNN"],)),
-              "RNN, Whh = I": IDENTITY,
-              "ReLU RNN, Whh = I": RELU_IDENTITY,
-              "LSTM": Config("lstm_cos", ("default",), (LRS["LSTM"],)),
-              "LSTM, memory init": LSTM_MEMORY,
-              "GRU": Config("gru_cos", ("default",), (LRS["GRU"],))},
+    "echo": dict(CELLS),
+    "latch": {**CELLS, "RNN, Whh = I": IDENTITY, "ReLU RNN, Whh = I": RELU_IDENTITY,
+              "RNN, Whh = I, readout only": Config("rnn_cos", ("readout-identity",), NAN),
+              "ReLU RNN, Whh = I, readout only": Config("relu_rnn", ("readout-identity",),
+                                                        NAN)},
     "recall": {"RNN, Whh = I": IDENTITY,
                "LSTM, memory init": LSTM_MEMORY,
                "GRU": Config("gru_cos", ("default",), (LRS["GRU"],)),
-               "linear window": Config("window", WINDOWS_LINEAR, (float("nan"),), 0),
-               "polynomial window": Config("window", WINDOWS_POLY, (float("nan"),), 0)}}
+               "linear window": Config("window", WINDOWS_LINEAR, NAN, 0),
+               "polynomial window": Config("window", WINDOWS_POLY, NAN, 0),
+               "window rule": Config("window", WINDOWS_RULE, NAN, 0)}}
 DELAYS = {"echo": (1, 2, 5, 10, 20, 30), "latch": (10, 20, 50, 100, 200), "recall": (200,)}
-ITERS = {"echo": 30_000, "latch": 3_000, "recall": 8_000}
-SEEDS = {"echo": "0-2", "latch": "0-4", "recall": "0-4"}
-COLORS = {"RNN": "tab:blue", "LSTM": "tab:green", "GRU": "tab:purple",
-          "RNN, Whh = I": "tab:cyan", "ReLU RNN, Whh = I": "tab:orange",
-          "LSTM, memory init": "darkgreen", "linear window": "0.3",
-          "polynomial window": "tab:red"}
+ITERS = {"echo": 10_000, "latch": 3_000, "recall": 8_000}
+SEEDS = {"echo": "0-1", "latch": "0-2", "recall": "0-4"}
+COLORS = {"RNN, N(0, 0.01^2) (min-char-rnn)": "tab:blue", "RNN, orthogonal Whh": "navy",
+          "RNN, PyTorch's default": "tab:olive", "LSTM, forget bias 1": "tab:green",
+          "LSTM, forget bias 3": "limegreen", "LSTM, chrono": "darkgreen",
+          "LSTM without a forget gate (1997)": "tab:brown", "GRU": "tab:purple",
+          "RNN, orthogonal Whh, readout only": "0.5", "RNN, Whh = I": "tab:cyan",
+          "ReLU RNN, Whh = I": "tab:orange", "RNN, Whh = I, readout only": "tab:pink",
+          "ReLU RNN, Whh = I, readout only": "gold", "LSTM, memory init": "darkgreen",
+          "linear window": "0.3", "polynomial window": "tab:red", "window rule": "black"}
+REACH = (0, 1, 2, 5, 10, 20, 50, 100, 200)   # the state's reach is measured k steps back
+REACH_SEQUENCES = 5  # ... over this many of the task's test sequences
 SCORED = 60          # an echo window is delay + SCORED steps long
 TRAIN_POINTS = 100_000
 WINDOWS = 500        # echo: test (and validation) windows; latch: test sequences
@@ -116,7 +135,7 @@ BINS = (10, 25, 50, 100, 150, 200)   # recall: steps since the value, binned (up
 FAR = 50             # recall: from this many steps since the value, no window of 50 holds the marker
 COLUMNS = ["task", "cell", "label", "init", "lr", "delay", "seed", "iters", "noise", "window",
            *runner.FINGERPRINT, "status", "val_nmse", "test_nmse", "test_bins", "test_far",
-           "init_gradient", "train_loss", "seconds"]
+           "init_gradient", "reach_init", "reach_trained", "train_loss", "seconds"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -137,6 +156,13 @@ def normalised_error(model, params, data, delay, steps):
 def outputs(model, params, inputs, last=False):
     """The outputs of every sequence of inputs (n, T), each from the zero state, all
     stepped together (lab/cells.py's batched steps): (n, T), or (n,) the last only."""
+    hs = hidden_states(model, params, inputs, last)
+    return hs @ params["Why"][0] + params["by"][0, 0]          # y_t = Why h_t + by
+
+
+def hidden_states(model, params, inputs, last=False):
+    """The hidden states h_t of every sequence of inputs (n, T), each from the zero
+    state, stepped together: (n, T, H), or (n, H) the last only."""
     H = params["Why"].shape[1]
     state = model.init_state(H)
     state = (tuple(np.zeros((len(inputs), H)) for _ in state) if isinstance(state, tuple)
@@ -145,9 +171,39 @@ def outputs(model, params, inputs, last=False):
     for t in range(inputs.shape[1]):
         state = step(params, inputs[:, t], state)
         if not last or t == inputs.shape[1] - 1:
-            h = state[0] if isinstance(state, tuple) else state
-            out.append(h @ params["Why"][0] + params["by"][0, 0])     # y_t = Why h_t + by
-    return np.array(out).T if not last else out[0]
+            out.append(state[0] if isinstance(state, tuple) else state)
+    return np.stack(out, axis=1) if not last else out[0]
+
+
+def fit_readout(params, states, targets):
+    """params with Why and by fitted by least squares: states (m, H) to targets (m,)."""
+    X = np.column_stack([np.ones(len(states)), states])
+    coef = poly.least_squares(X, targets)
+    return dict(params, by=coef[:1, None].copy(), Why=coef[None, 1:].copy())
+
+
+def readout_only(task, model, params, delay, noise, train_seed):
+    """The recurrent weights as initialised, the readout alone fitted by least squares
+    on training data of the task: the latch's last states (2,000 sequences) to the
+    values; the echo's states from step delay on (200 windows) to the inputs delay
+    steps back."""
+    if task == "latch":
+        inputs, targets = LatchData(delay, noise, seed=train_seed).sequences(2000)
+        return fit_readout(params, hidden_states(model, params, inputs, last=True),
+                           targets[:, -1])
+    steps, data = delay + SCORED, EchoData(200 * (delay + SCORED), delay, seed=train_seed)
+    batches = [data.batch_at(w * steps, steps) for w in range(200)]
+    inputs, targets = (np.array(b) for b in zip(*batches))
+    hs = hidden_states(model, params, inputs)[:, delay:]
+    return fit_readout(params, hs.reshape(-1, hs.shape[-1]), targets[:, delay:].ravel())
+
+
+def reach(model, params, inputs):
+    """The state's reach, analysis.state_reach at the k of REACH below T, the median
+    over REACH_SEQUENCES sequences of inputs (n, T)."""
+    ks = [k for k in REACH if k < inputs.shape[1]]
+    return np.median([analysis.state_reach(model, params, x, ks)
+                      for x in inputs[:REACH_SEQUENCES]], axis=0).tolist()
 
 
 def last_outputs(model, params, inputs):
@@ -193,7 +249,11 @@ def window_features(x, p, degree):
 def window_model(train, val, test, how):
     """A window model (how = "pPdD"): least squares of the target on the monomials of
     the last P inputs, on the first FIT_ROWS rows of the training stream; its outputs on
-    the validation and the test streams (NaN for the first P - 1 steps)."""
+    the validation and the test streams (NaN for the first P - 1 steps). how = "pPr":
+    the rule by hand, nothing fitted: the value of the last marker among the last P
+    inputs (its input minus MARKER), or 0, the values' mean, when there is none."""
+    if how.endswith("r"):
+        return [window_rule(d, int(how[1:-1])) for d in (val, test)]
     p, degree = (int(w) for w in how[1:].split("d"))
     X = window_features(train.y_data[:FIT_ROWS + p - 1], p, degree)
     y = train.targets[p - 1:FIT_ROWS + p - 1]
@@ -205,6 +265,18 @@ def window_model(train, val, test, how):
         out[p - 1:] = window_features(d.y_data, p, degree) @ coef
         outs.append(out)
     return outs
+
+
+def window_rule(d, p):
+    """The last marker's value among the last p inputs of d's stream at each step, 0 if
+    there is none; NaN for the first p - 1 steps."""
+    x = d.y_data
+    t = np.arange(len(x))
+    last = np.maximum.accumulate(np.where(x > RecallData.MARKER - 0.5, t, -1))
+    out = np.where((last >= 0) & (t - last < p), x[np.maximum(last, 0)] - RecallData.MARKER,
+                   0.0)
+    out[:p - 1] = np.nan
+    return out
 
 
 def init_gradient(model, params, data):
@@ -226,7 +298,7 @@ def train_and_score(task, cell, how, lr, delay, seed, iters, noise=False,
     train_seed, val_seed, test_seed, init_seed = np.random.SeedSequence(seed).spawn(4)
     rng = np.random.default_rng(init_seed)
     if task == "recall" and cell == "window":
-        sets = [RecallData(n, delay, s) for n, s in ((FIT_ROWS + 100, train_seed),
+        sets = [RecallData(n, delay, s) for n, s in ((FIT_ROWS + 250, train_seed),
                                                     (RECALL_POINTS, val_seed),
                                                     (RECALL_POINTS, test_seed))]
         val_out, test_out = window_model(*sets, how)
@@ -236,17 +308,30 @@ def train_and_score(task, cell, how, lr, delay, seed, iters, noise=False,
                     train_loss=float("nan"))
     model = MODELS[cell]
     H = CONFIGS[task][next(iter(CONFIGS[task]))].hidden
-    params = init(model, H, rng, how)
+    params = init(model, H, rng, how.removeprefix("readout-"))
+    scores = {}
     if task == "echo":
         steps, data, mode = delay + SCORED, EchoData(TRAIN_POINTS, delay, seed=train_seed), "reset"
+        probe = np.array(EchoData(REACH_SEQUENCES * steps, delay, seed=init_seed).y_data
+                         ).reshape(REACH_SEQUENCES, steps)
     elif task == "latch":
         steps, data, mode = delay + 1, LatchData(delay, noise, seed=train_seed), "reset"
-        gradient = init_gradient(model, params, LatchData(delay, noise, seed=init_seed))
+        scores["init_gradient"] = init_gradient(model, params,
+                                                LatchData(delay, noise, seed=init_seed))
+        probe = LatchData(delay, noise, seed=init_seed).sequences(REACH_SEQUENCES)[0]
     else:
         steps, data, mode = window, RecallData(TRAIN_POINTS, delay, train_seed), "sequential"
-    losses, _ = plumbing.train(AskedOnly(model), params, data, iters, steps, lr, hprev=mode,
-                               anneal=rnn_cos.DEFAULTS["anneal"])
-    scores = dict(train_loss=float(np.mean(losses[-1000:])))
+    if task != "recall":                         # the state's reach, before training
+        scores["reach_init"] = reach(model, params, probe)
+    if how.startswith("readout-"):               # nothing trained: the readout fitted
+        params = readout_only(task, model, params, delay, noise, train_seed)
+        scores["train_loss"] = float("nan")
+    else:
+        losses, _ = plumbing.train(AskedOnly(model), params, data, iters, steps, lr,
+                                   hprev=mode, anneal=rnn_cos.DEFAULTS["anneal"])
+        scores["train_loss"] = float(np.mean(losses[-1000:]))
+    if task != "recall":
+        scores["reach_trained"] = reach(model, params, probe)
     if task == "echo":
         for name, s in (("val_nmse", val_seed), ("test_nmse", test_seed)):
             scores[name] = normalised_error(model, params, EchoData(WINDOWS * steps, delay, s),
@@ -255,7 +340,7 @@ def train_and_score(task, cell, how, lr, delay, seed, iters, noise=False,
         scores.update(val_nmse=latch_error(model, params, LatchData(delay, noise, val_seed),
                                            VAL_SEQUENCES),
                       test_nmse=latch_error(model, params, LatchData(delay, noise, test_seed),
-                                            WINDOWS), init_gradient=gradient)
+                                            WINDOWS))
     else:
         val, test = (RecallData(RECALL_POINTS, delay, s) for s in (val_seed, test_seed))
         scores["val_nmse"] = recall_scores(model.predict(params, val.y_data), val)[0]
@@ -441,7 +526,7 @@ def choose(rows, args):
             mean_val[o] = float(np.mean([x if np.isfinite(x) else np.inf for x in v]))
         best = min(options, key=lambda o: mean_val[o])
         at = {(int(r["delay"]), int(r["seed"])): r for r in mine if option(r) == best}
-        entry = dict(lr=None if c.cell == "window" else float(best[1]),
+        entry = dict(lr=None if not np.isfinite(float(best[1])) else float(best[1]),
                      hidden=None if c.cell == "window" else c.hidden, init=best[0])
         if args.task == "recall":
             d = args.delays[0]
@@ -458,11 +543,18 @@ def choose(rows, args):
             if args.task == "latch":
                 entry["init_gradient"] = [[value(at[d, s], "init_gradient")
                                            for s in args.seeds] for d in args.delays]
+            for key in ("reach_init", "reach_trained"):     # [[k's values] per seed] per delay
+                entry[key] = [[json.loads(at[d, s][key]) if at[d, s]["status"] == "ok" else
+                               None for s in args.seeds] for d in args.delays]
         cells[label] = entry
         validation[label] = {(how, float(lr)): v for (how, lr), v in mean_val.items()}
-    summary = dict(task=args.task, cells=cells)
+    summary = dict(task=args.task, cells=cells, iters=args.iters)
     if args.task == "latch":
         summary["noise"] = bool(args.noise)
+    if args.task != "recall":
+        summary["reach_k"] = list(REACH)
+    if args.task == "echo":
+        summary["beyond_capacity"] = beyond_capacity(args.delays)
     if args.task == "recall":
         summary["dm"] = recall_test(cells, args)
         for e in cells.values():                     # the format: the scores alone
@@ -493,6 +585,14 @@ def recall_test(cells, args):
         out["p"].append(p)
         out["intervals"].append(len(a))
     return out
+
+
+def beyond_capacity(delays, H=32):
+    """The echo's delays past what a state of H numbers can hold, {d: the bound}: to
+    answer, a state must hold the last d + 1 inputs, which are independent; beyond
+    d + 1 = H no linear network of H units does better than 1 - H / (d + 1) (tested in
+    tests/test_memory_tasks.py), and the plain RNN's and the GRU's state is H numbers."""
+    return {str(d): 1 - H / (d + 1) for d in delays if d + 1 > H}
 
 
 def table(summary, seeds):
@@ -540,7 +640,7 @@ def plot(summary, seeds, iters, path):
     ax.axhline(1, color="black", ls="--", lw=1, label="1: remembers nothing")
     ax.axhline(0.05, color="0.5", ls=":", lw=1, label="0.05")
     if task == "echo":
-        H = CONFIGS["echo"]["RNN"].hidden
+        H = CELLS["GRU"].hidden
         dd = np.arange(H, 2 * H + 1)
         ax.plot(dd, 1 - H / (dd + 1), color="black", lw=1,
                 label=f"a linear network of {H} units can do no better than 1 - {H}/(d+1)")
@@ -564,6 +664,48 @@ def plot(summary, seeds, iters, path):
                  f"scored on a test series never trained on)", fontsize="medium")
     fig.legend(loc="outside lower center", ncol=3, fontsize="x-small")  # below: no data hidden
     ax.grid(True, which="major", alpha=0.3)
+    plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
+
+
+def plot_reach(summary, seeds, path):
+    """reach.png: how far back each cell's state reaches, ||dh_T/dh_{T-k}||_F / sqrt(H),
+    at initialisation (dashed) and trained (solid), on the task's sequences of its
+    longest delay up to 100; the median over the seeds."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    first = next(iter(summary["cells"].values()))
+    delays = first["delays"]
+    i = max(j for j, d in enumerate(delays) if d <= 100) if min(delays) <= 100 else 0
+    fig = Figure(figsize=(9, 6.5), layout="constrained")
+    ax = fig.subplots()
+    floor = 1e-30
+    for label, c in summary["cells"].items():
+        color = COLORS.get(label, "black")
+        for key, ls in (("reach_init", "--"), ("reach_trained", "-")):
+            runs = [v for v in c[key][i] if v is not None]
+            if not runs or (key == "reach_trained" and label.endswith("readout only")):
+                continue                                  # readout only: the same as drawn
+            v = np.maximum(np.median(np.array(runs, dtype=float), axis=0), floor)
+            k = np.array(summary["reach_k"][:len(v)]) + 1     # k + 1: k = 0 on a log axis
+            ax.plot(k, v, ls, color=color, lw=2 if ls == "-" else 1,
+                    label=f"{label}, trained" if ls == "-" else
+                    (f"{label}, at initialisation" if label.endswith("only") else None))
+    ax.plot([], [], "k--", lw=1, label="dashed: the same cell at initialisation")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(floor, 1e3)
+    ks = summary["reach_k"][:len(v)]
+    ax.set_xticks(np.array(ks) + 1, [str(k) for k in ks])
+    ax.set_xlabel("k, steps back")
+    ax.set_ylabel(r"$\Vert\partial h_T/\partial h_{T-k}\Vert_F \,/\, \sqrt{H}$ (log scale)")
+    what = {"echo": f"the echo, delay {delays[i]}", "latch": f"the latch, gap {delays[i]}"
+            + (" (noise)" if summary.get("noise") else "")}[summary["task"]]
+    ax.set_title(f"How far back the state reaches: {what}, median of {len(seeds)} seeds;"
+                 f"\ntrained {summary['iters']:,} iterations (solid) and at "
+                 f"initialisation (dashed)", fontsize="medium")
+    ax.grid(True, which="major", alpha=0.3)
+    fig.legend(loc="outside lower center", ncol=2, fontsize="x-small")
     plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
 
 
@@ -592,6 +734,10 @@ def main(argv=None):
         + f"), {args.iters:,} iterations each; {len(have)} already in {grid.path}"
         f"{runner.stale_note(stale)}; {len(todo)} to run on "
         f"{min(args.workers, max(len(todo), 1))} workers", flush=True)
+    for d, bound in (beyond_capacity(args.delays) if args.task == "echo" else {}).items():
+        print(f"delay {d}: beyond a state of 32 numbers (the plain RNN's and the GRU's; the "
+              f"LSTM's (h, C) holds 64): no linear network of 32 units does better than "
+              f"1 - 32/{int(d) + 1} = {bound:.3f}", flush=True)
     try:
         failed = grid.run(todo, work, args.workers, say)
     except KeyboardInterrupt:
@@ -610,8 +756,12 @@ def main(argv=None):
                    f", lr {summary['cells'][label]['lr']:g}"))
     plumbing.save_json(os.path.join(args.out, "memory_span.json"), summary)
     plot(summary, args.seeds, args.iters, os.path.join(args.out, "memory_span.png"))
+    wrote = ["memory_span.png"]
+    if args.task != "recall":
+        plot_reach(summary, args.seeds, os.path.join(args.out, "reach.png"))
+        wrote.append("reach.png")
     print(table(summary, args.seeds))
-    say(f"wrote {os.path.join(args.out, 'memory_span.json')}, memory_span.png, runs.csv")
+    say(f"wrote {os.path.join(args.out, 'memory_span.json')}, {', '.join(wrote)}, runs.csv")
     return 0
 
 

@@ -53,6 +53,11 @@ def lossFun(params, inputs, targets, hprev):
     return float(err @ err) / T, grads, hs[-1][:, None].copy()
 
 
+def derivative(h):
+    """relu'(a_t), from h_t = relu(a_t): 1 where the unit is active, 0 where not."""
+    return (h > 0).astype(float)
+
+
 def predict(params, inputs, h0=None):
     if h0 is None:
         h0 = init_state(params["Whh"].shape[0])

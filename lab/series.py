@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 import rnn_cos
-from lab import limits, linear, plumbing, poly
+from lab import controls, esn, limits, linear, plumbing, poly
 from lab.cells import CELLS, batched_step
 from lab.csvfile import SeriesData, format_date, parse_date, read_csv_column
 from lab.linear import ar_changes, choose_ar, diebold_mariano, p_text
@@ -93,6 +93,10 @@ def build_parser():
                    help="train on the changes from one row to the next (--diff) or on the "
                         "values (--no-diff); by default both are tried and the better one "
                         "on the validation rows is kept")
+    p.add_argument("--controls", action="store_true",
+                   help="also the two controls of lab/controls.py: the network with its "
+                        "readout fitted again by least squares, and a feed-forward network "
+                        "on the polynomial model's window trained as the network is")
     p.add_argument("--ahead", type=plumbing.positive_int, metavar="N",
                    help="after the test, train the chosen network on all the rows and "
                         "forecast the N steps after the last one, with an 80%% interval "
@@ -318,7 +322,7 @@ def train_and_test(model, args):
                                         complete=not stopped)
         members = [as_member(c, prepared, c["best"]) for c in chosen]
         d, params = t["diff"], t["kept"][t["best"]]
-        results = evaluate(model, members, y, x, n_fit, n_train)
+        results = evaluate(model, members, y, x, n_fit, n_train, args.seed)
         # for comparison only (nothing is chosen on these): the weights of the last
         # iteration, and the best single candidate when the average was kept
         rows = np.arange(n_train, n)
@@ -327,6 +331,9 @@ def train_and_test(model, args):
         results["final_weights_rmse"] = rmse(one_step(model, last, y)[rows], y[rows])
         results["single_rmse"] = rmse(
             one_step(model, [as_member(t, prepared, t["best"])], y)[rows], y[rows])
+        if args.controls:                          # the readout, the optimiser
+            results.update(control_runs(model, as_member(t, prepared, t["best"]), y, n_fit,
+                                        n_train, results, args))
         # how often the 80% interval of --ahead, simulated from the end of the training
         # part, holds the held-out rows; and by horizon, over rolling origins. The noise
         # is drawn from the errors on the validation rows, which no network trained on
@@ -397,6 +404,30 @@ def train_and_test(model, args):
         run.report(summary(results, t["hidden"], n - n_train,
                            chosen=(len(ways) > 1, len(sizes) > 1)))
     return run.status
+
+
+def control_runs(model, m, y, n_fit, n_train, results, args):
+    """lab/controls.py's two controls, scored on the held-out rows as the network is:
+    the best network m (a Member) with its readout refitted by least squares, and the
+    feed-forward network on the polynomial model's window, of m's size and trained with
+    its budget. A dict of their predictions and RMSEs."""
+    rows, z = np.arange(n_train, len(y)), reads(m, y)
+    fit_targets = np.arange(1, n_fit - m.diff)          # z's values from the fit rows
+    out = controls.readout_refit(model, m.params, z, fit_targets) * m.std + m.mean
+    refit = np.full(len(y), np.nan)
+    if m.diff:
+        refit[2:] = y[1:-1] + out[:-1]                  # out[j] predicts z[j + 1]
+    else:
+        refit[1:] = out[:-1]
+    ff, ff_val = controls.feed_forward(y, n_fit, n_train, int(results["poly_order"]),
+                                       bool(results["poly_diff"]), m.params["Why"].shape[1],
+                                       args, args.seed)
+    val_rows = np.arange(n_fit, n_train)
+    return dict(refit_predictions=refit[rows], refit_rmse=rmse(refit[rows], y[rows]),
+                refit_val_rmse=rmse(refit[val_rows], y[val_rows]),
+                ff_predictions=ff[rows], ff_rmse=rmse(ff[rows], y[rows]), ff_val_rmse=ff_val,
+                refit_nrmse=rmse(refit[rows], y[rows]) / results["train_std"],
+                ff_nrmse=rmse(ff[rows], y[rows]) / results["train_std"])
 
 
 def check_every(iters, n_train):
@@ -477,7 +508,7 @@ def linear_model(y, n_fit, n_train):
     return {False: choose_ar(y[:n_train]), True: ar_changes(y[:n_train])}, chosen, val[chosen]
 
 
-def evaluate(model, members, y, x, n_fit, n_train):
+def evaluate(model, members, y, x, n_fit, n_train, seed=0):
     """On the held-out rows y[n_train:], in the original units: the network's one-step
     predictions (it reads the true series from its start, h = 0 at the first row) next
     to 'same as last value', the linear model (linear_model: AR(p) on the levels or
@@ -487,8 +518,12 @@ def evaluate(model, members, y, x, n_fit, n_train):
     the better of the two window models on the validation rows; members: the network,
     or the networks whose predictions are averaged; and the forecasts from the end of
     the training part: the network's, the window models' and the drift line's (the last
-    training value plus the mean change of the training part per step). Every RMSE is
-    also given over the training part's standard deviation (*_nrmse)."""
+    training value plus the mean change of the training part per step). Beside them
+    the control that tells the recurrence from the way it is fitted: an echo-state
+    network (lab/esn.py: a fixed random recurrent layer, its readout fitted by ridge
+    least squares; levels or changes, size, spectral radius, input scale and ridge
+    chosen on the validation rows; its reservoir drawn from seed), one step ahead.
+    Every RMSE is also given over the training part's standard deviation (*_nrmse)."""
     rows = np.arange(n_train, len(y))
     targets = y[rows]
     predictions = one_step(model, members, y)[rows]
@@ -503,6 +538,8 @@ def evaluate(model, members, y, x, n_fit, n_train):
     ar = both[ar_diff]
     pm, poly_val = poly.choose(yn, n_fit, n_train)
     pp = back(pm.one_step(yn, rows))
+    em, esn_val = esn.choose(yn, n_fit, n_train, seed)
+    ep = back(em.one_step(yn, rows)) if em else np.full(len(rows), np.nan)
     window = "poly" if poly_val < ar_val else "linear"     # the better on validation
     wp = pp if window == "poly" else ar
     dm_stat, dm_pvalue = diebold_mariano((predictions - targets) / unit[1],
@@ -532,6 +569,12 @@ def evaluate(model, members, y, x, n_fit, n_train):
              poly_predictions=pp, poly_rmse=rmse(pp, targets), poly_order=pm.p,
              poly_degree=pm.degree, poly_diff=pm.changes, poly_terms=len(pm.coef),
              poly_val_rmse=poly_val * unit[1], window_model=window,
+             esn_predictions=ep, esn_rmse=rmse(ep, targets), esn_val_rmse=esn_val * unit[1],
+             esn_diff=bool(em and em.changes), esn_units=em.N if em else 0,
+             esn_radius=em.rho if em else np.nan, esn_scale=em.s if em else np.nan,
+             esn_ridge=em.ridge if em else np.nan,
+             dm_esn_pvalue=diebold_mariano((predictions - targets) / unit[1],
+                                           (ep - targets) / unit[1])[1],
              dm_stat=dm_stat, dm_pvalue=dm_pvalue, network_better_rows=better(ar),
              dm_window_stat=dmw_stat, dm_window_pvalue=dmw_pvalue,
              network_better_window_rows=better(wp),
@@ -544,7 +587,8 @@ def evaluate(model, members, y, x, n_fit, n_train):
              valid_steps=valid_steps(fc, targets, tolerance),
              ar_valid_steps=valid_steps(ar_fc, targets, tolerance),
              poly_valid_steps=valid_steps(poly_fc, targets, tolerance))
-    for k in ("test", "baseline", "ar", "poly", "forecast", "ar_forecast", "poly_forecast"):
+    for k in ("test", "baseline", "ar", "poly", "esn", "forecast", "ar_forecast",
+              "poly_forecast"):
         r[f"{k}_nrmse"] = r[f"{k}_rmse"] / unit[1]
     return r
 
@@ -827,9 +871,18 @@ def summary(r, hidden, n_held_out, chosen):
             f"{ar_name} {ar:.4g}, {poly_name} {r['poly_rmse']:.4g}, 'same as last value' "
             f"{same:.4g}  ({network}; the window models' form chosen on the validation "
             f"rows too)\n"
+            f"the control, an echo-state network (a fixed random recurrence, its readout "
+            f"fitted by least squares; {r['esn_units']} units, chosen on the validation "
+            f"rows): {r['esn_rmse']:.4g} (network against it: Diebold-Mariano "
+            f"{p_text(r['dm_esn_pvalue'])})\n"
             f"over the training rows' standard deviation ({r['train_std']:.4g}): network "
             f"{r['test_nrmse']:.3g}, linear {r['ar_nrmse']:.3g}, polynomial "
-            f"{r['poly_nrmse']:.3g}, 'same as last value' {r['baseline_nrmse']:.3g}\n"
+            f"{r['poly_nrmse']:.3g}, echo-state {r['esn_nrmse']:.3g}, 'same as last value' "
+            f"{r['baseline_nrmse']:.3g}\n"
+            + (f"the controls (--controls): the network with its readout fitted again by "
+               f"least squares {r['refit_rmse']:.4g}; a feed-forward network on the "
+               f"polynomial's window of {r['poly_order']}, trained as the network is "
+               f"{r['ff_rmse']:.4g}\n" if "ff_rmse" in r else "") +
             f"forecast of the held-out rows from the end of the training part: RMSE "
             f"network {r['forecast_rmse']:.4g}, {ar_name} {r['ar_forecast_rmse']:.4g}, "
             f"polynomial {r['poly_forecast_rmse']:.4g}, drift line {r['drift_rmse']:.4g}; "
@@ -884,7 +937,24 @@ def coverage_line(r, name, whose):
                       for k, v, a, b in zip(h[:5], c[:5], lo[:5], hi[:5]))
     return (f"the 80% interval of {whose}, from {int(r[f'{name}_origins'])} origins in the "
             f"held-out rows, held by horizon {shown} (95% interval)"
-            + (f"; at {int(h[-1])} steps {100 * c[-1]:.0f}%" if len(h) > 5 else ""))
+            + (f"; at {int(h[-1])} steps {100 * c[-1]:.0f}%" if len(h) > 5 else "")
+            + f"; {coverage_verdict(lo, hi)}")
+
+
+def coverage_verdict(lower, upper):
+    """Whether the interval's coverage by horizon is what it claims, from Wilson's 95%
+    intervals: 80% within each, or below, or above, at how many horizons. The origins
+    overlap, so hits at nearby origins are not independent and the binomial intervals
+    are narrower than the truth: a guide, not a test."""
+    lower, upper = np.asarray(lower), np.asarray(upper)
+    below, above = int(np.sum(upper < 0.8)), int(np.sum(lower > 0.8))
+    n = len(lower)
+    if not below and not above:
+        verdict = f"80% lies within the 95% interval at every one of the {n} horizons"
+    else:
+        verdict = (f"the coverage is below 80% beyond its 95% interval at {below} of the {n} "
+                   f"horizons, above it at {above}")
+    return verdict + " (the origins overlap: hits are dependent, the intervals a guide)"
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ SERIES_METRICS = ("test_rmse", "ar_rmse", "poly_rmse", "same_rmse")  # one-step 
 COSINE_METRICS = ("ar_mse", "ar_forecast_rmse")           # the linear model
 VALID_METRICS = ("valid_steps", "ar_valid_steps", "coverage_80", "dm_pvalue",
                  "drift_rmse", "dm_window_pvalue", "test_nrmse", "ar_nrmse", "poly_nrmse",
-                 "poly_forecast_rmse")
+                 "poly_forecast_rmse", "esn_rmse", "esn_nrmse", "dm_esn_pvalue",
+                 "refit_rmse", "ff_rmse", "refit_nrmse", "ff_nrmse")
 COVERAGE_METRICS = ("coverage_80_h1", "coverage_80_h5")   # --csv: by horizon                             # --csv: forecasts, significance
 KEY = ["cell", *OPTIONS, "seed", "iters"]          # what a run was asked to do
 COLUMNS = [*KEY, *runner.FINGERPRINT, "status", *METRICS, *COSINE_METRICS,
@@ -379,7 +380,9 @@ def markdown(table, varied, command):
                  "polynomial", "DM p-value: AR(p)", "better window model",
                  "chosen on validation",
                  "forecast RMSE: network", "AR(p)", "drift", "valid steps: network", "AR(p)",
-                 "80% interval coverage", "at 1 step", "at 5 steps"]
+                 "80% interval coverage", "at 1 step", "at 5 steps",
+                 "echo-state network: RMSE", "NRMSE", "DM p-value, network against it",
+                 "network, readout refitted", "feed-forward on the window"]
         lines += ["", "| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         for e in series:
             chosen = ", ".join(f"{c} {n}x" for c, n in e["choice_counts"].items()) or "-"
@@ -399,7 +402,12 @@ def markdown(table, varied, command):
                                              cell(e, "ar_valid_steps", ".0f"),
                                              cell(e, "coverage_80", ".2f"),
                                              cell(e, "coverage_80_h1", ".2f"),
-                                             cell(e, "coverage_80_h5", ".2f")]) + " |")
+                                             cell(e, "coverage_80_h5", ".2f"),
+                                             cell(e, "esn_rmse", ".4g"),
+                                             cell(e, "esn_nrmse", ".3g"),
+                                             cell(e, "dm_esn_pvalue", ".2g"),
+                                             cell(e, "refit_rmse", ".4g"),
+                                             cell(e, "ff_rmse", ".4g")]) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -161,7 +161,14 @@ class AskedOnly:
 # ---------------------------------------------------------------------------------------
 # the initialisations the literature uses to let memory through
 def init(model, hidden, rng, how="default"):
-    """The cell's initial weights, as its init_params makes them ("default"), or:
+    """The cell's initial weights, as its init_params makes them ("default": for the
+    plain RNN min-char-rnn's, every weight N(0, 0.01^2), a spectral radius near 0.06;
+    for the LSTM a forget bias of 1), or:
+    "orthogonal" Whh a random orthogonal matrix (the plain RNN; Saxe, McClelland and
+                Ganguli 2014; Keras's default for recurrent weights): every singular
+                value 1, so a linear step keeps the state's length;
+    "pytorch"   every weight and bias uniform on [-1/sqrt(H), 1/sqrt(H)] (the plain
+                RNN; PyTorch's nn.RNN default);
     "identity"  Whh = I (a plain RNN; Le, Jaitly and Hinton 2015): each unit starts by
                 keeping its value;
     "biasB"     the LSTM's forget-gate bias at B instead of 1 (Gers, Schmidhuber and
@@ -170,10 +177,22 @@ def init(model, hidden, rng, how="default"):
     "chronoT"   the LSTM's chrono initialisation (Tallec and Ollivier 2018) for memories
                 of up to T steps: each unit's forget bias log(u), u uniform on [1, T - 1],
                 and its input bias the opposite, so that C is an average of the
-                candidates over about u steps and stays bounded."""
+                candidates over about u steps and stays bounded;
+    "noforget"  the LSTM of 1997, without a forget gate: f = 1 at every step (its bias
+                50, its weights 0: sigmoid(50) is 1 in float64, and its gradient 0, so
+                it stays so), C_t = C_{t-1} + i_t C~_t."""
     params = model.init_params(hidden, rng)
     if how == "identity":
         params["Whh"] = np.eye(hidden)
+    elif how == "orthogonal":
+        q, r = np.linalg.qr(rng.standard_normal((hidden, hidden)))
+        params["Whh"] = q * np.sign(np.diag(r))           # uniform over the orthogonal
+    elif how == "pytorch":
+        k = 1 / np.sqrt(hidden)
+        params = {n: rng.uniform(-k, k, w.shape) for n, w in params.items()}
+    elif how == "noforget":
+        params["Wf"][:] = 0.0
+        params["bf"][:] = 50.0
     elif how.startswith("bias"):
         params["bf"][:] = float(how[4:])
     elif how.startswith("chrono"):

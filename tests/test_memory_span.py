@@ -126,11 +126,16 @@ def test_a_tiny_grid_chooses_the_rate_on_validation_and_writes_exactly_the_forma
     assert p.returncode == 0, p.stderr
     summary = json.loads((out / "memory_span.json").read_text())
     assert summary["task"] == "echo" and list(summary["cells"]) == ["GRU"]
+    assert summary["iters"] == 40 and summary["beyond_capacity"] == {}
+    assert (out / "reach.png").stat().st_size > 10_000
     with open(out / "runs.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 * 2 and all(r["status"] == "ok" for r in rows)
     for cell, c in summary["cells"].items():
-        assert list(c) == ["lr", "hidden", "init", "delays", "nmse"] and c["delays"] == [1, 3]
+        assert list(c) == ["lr", "hidden", "init", "delays", "nmse", "reach_init",
+                           "reach_trained"] and c["delays"] == [1, 3]
+        # the state's reach at k = 0, 1, 2, 5, 10, 20, 50 (below 61 and 63 steps): 1 at 0
+        assert all(len(v) == 7 and v[0] == 1.0 for d in c["reach_trained"] for v in d)
         assert c["hidden"] == 32 and c["init"] == "default"
         mine = [r for r in rows if r["label"] == cell]
         # the rate with the lowest mean validation error, worked out from the rows
@@ -150,8 +155,11 @@ def test_a_tiny_grid_chooses_the_rate_on_validation_and_writes_exactly_the_forma
 def test_a_run_is_what_train_and_score_gives():
     p = run("--run", "echo", "lstm_cos", "default", "0.1", "2", "1", "30", "0", "-")
     assert p.returncode == 0, p.stderr
-    assert json.loads(p.stdout) == pytest.approx(
-        memory_span.train_and_score("echo", "lstm_cos", "default", 0.1, 2, 1, 30))
+    got, want = json.loads(p.stdout), memory_span.train_and_score("echo", "lstm_cos",
+                                                                   "default", 0.1, 2, 1, 30)
+    assert got.keys() == want.keys()
+    for k in got:
+        assert got[k] == pytest.approx(want[k]), k
 
 
 def test_a_tiny_recall_grid_writes_the_format_and_tests_the_best_cell_against_the_window(

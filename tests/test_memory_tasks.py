@@ -120,7 +120,7 @@ def test_the_initialisations():
     assert np.all(init(lstm_cos, 4, rng, "bias6")["bf"] == 6.0)
     assert np.all(init(lstm_cos, 4, rng)["bf"] == 1.0)            # the LSTM's own default
     with pytest.raises(ValueError, match="unknown"):
-        init(rnn_cos, 4, rng, "orthogonal")
+        init(rnn_cos, 4, rng, "xavier")
 
 
 # ---------------------------------------------------------------------------------------
@@ -226,3 +226,57 @@ def test_a_state_of_n_numbers_cannot_echo_further_than_n_minus_one(N):
     a = 0.6
     assert best_linear_echo_error(np.array([[a]]), np.array([1.0]), 1) == pytest.approx(
         1 - a * a * (1 - a * a), rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------
+# the state's reach, ||dh_T/dh_{T-k}||, against finite differences
+@pytest.mark.parametrize("name", ["rnn_cos", "lstm_cos", "gru_cos", "relu_rnn"])
+def test_the_state_reach_is_the_jacobian_by_finite_differences(name):
+    from lab import analysis, relu_rnn
+    import gru_cos
+    import lstm_cos
+    import rnn_cos
+    model = {"rnn_cos": rnn_cos, "lstm_cos": lstm_cos, "gru_cos": gru_cos,
+             "relu_rnn": relu_rnn}[name]
+    rng = np.random.default_rng(3)
+    H, T = 4, 9
+    params = {k: rng.normal(0, 0.6, v.shape) for k, v in model.init_params(H, rng).items()}
+    if name == "relu_rnn":
+        params["bh"] = np.abs(params["bh"]) + 0.5          # units active: away from the kink
+    x = rng.normal(0, 1, T)
+    ks = [0, 1, 3, T - 1]
+    got = analysis.state_reach(model, params, x, ks)
+    zero = model.init_state(H)
+    for k, g in zip(ks, got):
+        # h_T as a function of h_{T-k} (and C_{T-k}, held): run the last k inputs again
+        out = model.forward(params, x[:T - k], zero)
+        h = out[0][-1][:, None].copy()
+        c = out[1][-1][:, None].copy() if name == "lstm_cos" else None
+        J = np.empty((H, H))
+        for j in range(H):
+            def h_T(i=None):
+                state = (h, c) if c is not None else h
+                return model.forward(params, x[T - k:], state)[0][-1] if k else h[:, 0].copy()
+            for i in range(H):
+                J[i, j] = numerical_gradient(lambda: h_T()[i], h, (j, 0))
+        assert g == pytest.approx(np.linalg.norm(J) / np.sqrt(H), rel=1e-6), k
+
+
+def test_the_state_reach_of_an_orthogonal_linear_step_is_one():
+    # a plain RNN with a derivative of 1 everywhere (linear) and Whh orthogonal keeps
+    # every direction's length: ||dh_T/dh_{T-k}||_F / sqrt(H) = 1 for every k
+    from lab import analysis
+    import rnn_cos
+    from lab.tasks import init
+
+    class Linear:
+        forward, init_state = staticmethod(rnn_cos.forward), staticmethod(rnn_cos.init_state)
+
+        @staticmethod
+        def derivative(h):
+            return np.ones_like(h)
+
+    params = init(rnn_cos, 6, np.random.default_rng(0), "orthogonal")
+    np.testing.assert_allclose(params["Whh"] @ params["Whh"].T, np.eye(6), atol=1e-12)
+    reach = analysis.state_reach(Linear, params, np.zeros(30), [0, 1, 10, 29])
+    np.testing.assert_allclose(reach, 1.0, rtol=1e-12)
