@@ -55,13 +55,15 @@ def scaled(res, rho, s):
     return Reservoir(rho * res.W, s * res.W_in, s * res.b)
 
 
-def states(res, u, x0=None):
-    """x_t for each input u_t of u (m,), from x0 (zeros): (m, N)."""
-    x = np.zeros(len(res.b)) if x0 is None else x0
-    out = np.empty((len(u), len(res.b)))
-    drive = np.outer(u, res.W_in) + res.b               # W_in u_t + b, every t at once
+def states(res, u, settings=((1.0, 1.0),)):
+    """x_t for each input u_t of u (m,), from x_0 = 0, of the reservoir res scaled to
+    each (rho, s) of settings (scaled(res, rho, s)), all stepped at once: (K, m, N)."""
+    rho, s = (np.array(v, dtype=float)[:, None] for v in zip(*settings))   # (K, 1)
+    x = np.zeros((len(settings), len(res.b)))
+    out = np.empty((len(settings), len(u), len(res.b)))
+    drive = s[:, None] * (np.outer(u, res.W_in) + res.b)    # s (W_in u_t + b), every t
     for t in range(len(u)):
-        x = out[t] = np.tanh(drive[t] + res.W @ x)
+        x = out[:, t] = np.tanh(drive[:, t] + rho * (x @ res.W.T))
     return out
 
 
@@ -72,12 +74,14 @@ def features(u, xs):
 
 def ridge_solutions(X, y, ridges=RIDGES):
     """The ridge least-squares readouts w minimising |X w - y|^2 + lam |w|^2, lam = r
-    times the mean diagonal of X^T X, for each r of ridges, from one eigendecomposition."""
-    G = X.T @ X
-    e, V = np.linalg.eigh(G)
-    proj = V.T @ (X.T @ y)
-    scale = np.trace(G) / len(G)
-    return [V @ (proj / (e + r * scale)) for r in ridges]
+    times the mean diagonal of X^T X, for each r of ridges, from one SVD X = U S V^T:
+    w = V diag(s / (s^2 + lam)) U^T y. (Not by solving with X^T X, whose condition
+    number is the square of X's: at the smallest ridges its rounding errors would
+    change the third digit of the result with the number of BLAS threads.)"""
+    U, sv, Vt = np.linalg.svd(X, full_matrices=False)
+    proj = U.T @ y
+    scale = np.sum(sv ** 2) / X.shape[1]                # trace(X^T X) / columns
+    return [Vt.T @ (sv * proj / (sv ** 2 + r * scale)) for r in ridges]
 
 
 class ESN(NamedTuple):
@@ -99,7 +103,7 @@ class ESN(NamedTuple):
         last = rows[-1] - 1 - self.changes            # the last input read
         start = max(0, rows[0] - 1 - self.changes - ESN_ROWS - WASHOUT)
         u = v[start:last + 1]
-        out = features(u, states(self.res, u)) @ self.w     # predicts v[start + 1 + k]
+        out = features(u, states(self.res, u)[0]) @ self.w  # predicts v[start + 1 + k]
         k = rows - 1 - self.changes - start              # reading v[t - 1 - changes]
         return y[rows - 1] + out[k] if self.changes else out[k]
 
@@ -116,7 +120,8 @@ def fit(res, v, end, ridges=RIDGES):
     start = max(0, end - 1 - ESN_ROWS - WASHOUT)
     u = v[start:end - 1]
     cut = washout(len(u))
-    return ridge_solutions(features(u, states(res, u))[cut:], v[start + 1 + cut:end], ridges)
+    return ridge_solutions(features(u, states(res, u)[0])[cut:], v[start + 1 + cut:end],
+                           ridges)
 
 
 def choose(y, n_fit, n_train, seed):
@@ -129,25 +134,26 @@ def choose(y, n_fit, n_train, seed):
     y = np.asarray(y, dtype=float)
     val_rows = np.arange(n_fit, n_train)
     best = (np.inf, None)
-    for N, rho, s in ((N, rho, s) for N in SIZES for rho in RADII for s in SCALES):
-        res = scaled(base(N, seed), rho, s)
-        for changes in (False, True):
-            if changes and val_rows[0] < 2:
-                continue
-            v = np.diff(y[:n_train]) if changes else y[:n_train]
-            end = n_fit - changes                     # the fit rows' values: v[:end]
-            start = max(0, end - 1 - ESN_ROWS - WASHOUT)
-            u = v[start:len(v) - 1]                   # read through the validation rows
-            F = features(u, states(res, u))           # row i predicts v[start + 1 + i]
-            cut = washout(end - 1 - start)
+    settings = [(rho, s) for rho in RADII for s in SCALES]
+    for N, changes in ((N, c) for N in SIZES for c in (False, True)):
+        if changes and val_rows[0] < 2:
+            continue
+        v = np.diff(y[:n_train]) if changes else y[:n_train]
+        end = n_fit - changes                         # the fit rows' values: v[:end]
+        start = max(0, end - 1 - ESN_ROWS - WASHOUT)
+        u = v[start:len(v) - 1]                       # read through the validation rows
+        cut = washout(end - 1 - start)
+        i = val_rows - 1 - changes - start            # the row that predicts y[t]
+        for (rho, s), xs in zip(settings, states(base(N, seed), u, settings)):
+            F = features(u, xs)                       # row i predicts v[start + 1 + i]
             ws = ridge_solutions(F[cut:end - 1 - start], v[start + 1 + cut:end])
-            i = val_rows - 1 - changes - start        # the row that predicts y[t]
             for r, w in zip(RIDGES, ws):
                 with np.errstate(all="ignore"):
                     pred = F[i] @ w + (y[val_rows - 1] if changes else 0)
                     score = float(np.sqrt(np.mean((pred - y[val_rows]) ** 2)))
                 if score < best[0]:
-                    best = (score, ESN(res, w, changes, N, rho, s, r))
+                    best = (score, ESN(scaled(base(N, seed), rho, s), w, changes, N, rho,
+                                       s, r))
     score, m = best
     if m is None:
         return None, float("nan")

@@ -24,17 +24,40 @@ def test_the_reservoir_steps_as_its_equation_one_at_a_time():
     for v in u:
         x = np.tanh(res.W_in * v + res.b + res.W @ x)       # x_t = tanh(W_in u_t + b + W x)
         by_hand.append(x)
-    np.testing.assert_allclose(esn.states(res, u), by_hand, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(esn.states(res, u)[0], by_hand, rtol=1e-12, atol=1e-15)
+    # several (rho, s) stepped at once: each as its own scaled reservoir, one at a time
+    base = esn.draw(7, np.random.default_rng(0))
+    many = esn.states(base, u, [(0.9, 0.5), (0.3, 2.0)])
+    for k, (rho, s) in enumerate([(0.9, 0.5), (0.3, 2.0)]):
+        one, x = esn.scaled(base, rho, s), np.zeros(7)
+        for t, v in enumerate(u):
+            x = np.tanh(one.W_in * v + one.b + one.W @ x)
+            np.testing.assert_allclose(many[k, t], x, rtol=1e-12, atol=1e-15)
 
 
 def test_the_ridge_readout_is_least_squares_on_the_augmented_system():
     rng = np.random.default_rng(2)
-    X, y = rng.normal(0, 1, (60, 5)), rng.normal(0, 1, 60)
-    for r, w in zip((1e-8, 1e-2, 1.0), esn.ridge_solutions(X, y, (1e-8, 1e-2, 1.0))):
-        lam = r * np.trace(X.T @ X) / 5
-        aug_X = np.vstack([X, np.sqrt(lam) * np.eye(5)])        # |Xw - y|^2 + lam |w|^2
-        expected, *_ = np.linalg.lstsq(aug_X, np.r_[y, np.zeros(5)], rcond=None)
-        np.testing.assert_allclose(w, expected, rtol=1e-8, atol=1e-10)
+    for rows, cols in ((60, 5), (20, 45)):         # more rows than columns, and fewer
+        X, y = rng.normal(0, 1, (rows, cols)), rng.normal(0, 1, rows)
+        for r, w in zip((1e-8, 1e-2, 1.0), esn.ridge_solutions(X, y, (1e-8, 1e-2, 1.0))):
+            lam = r * np.trace(X.T @ X) / cols
+            aug_X = np.vstack([X, np.sqrt(lam) * np.eye(cols)])   # |Xw - y|^2 + lam |w|^2
+            expected, *_ = np.linalg.lstsq(aug_X, np.r_[y, np.zeros(cols)], rcond=None)
+            np.testing.assert_allclose(w, expected, rtol=1e-8, atol=1e-10)
+
+
+def test_the_esn_reads_a_bounded_stretch_of_a_long_training_part(monkeypatch):
+    # 20,000 training rows: every reservoir reads at most ESN_ROWS + WASHOUT rows before
+    # the validation rows, and those rows, never the held-out ones
+    read = []
+    real = esn.states
+    monkeypatch.setattr(esn, "states", lambda res, u, *a: read.append(len(u)) or real(
+        res, u, *a))
+    monkeypatch.setattr(esn, "SIZES", (5,))
+    y = np.sin(0.1 * np.arange(25_000))
+    m, _ = esn.choose(y, 18_000, 20_000, seed=0)
+    assert read and max(read) <= esn.ESN_ROWS + esn.WASHOUT + 2_000
+    assert m.N == 5 and read[-1] == esn.ESN_ROWS + esn.WASHOUT     # the refit
 
 
 @pytest.mark.parametrize("changes", [False, True])
@@ -52,9 +75,11 @@ def test_the_esn_predicts_each_row_from_the_values_before_it(changes):
                                rtol=1e-12)
 
 
-def test_the_esn_learns_a_map_exactly_and_chooses_blind_to_the_held_out_rows():
+def test_the_esn_learns_a_map_exactly_and_chooses_blind_to_the_held_out_rows(monkeypatch):
     # a logistic map's next value is a function of the last: a reservoir with its input
-    # in the readout and a smooth tanh layer fits it far below the series' spread
+    # in the readout and a smooth tanh layer fits it far below the series' spread (of
+    # the sizes, the smallest is enough: the choice over all of them runs in test_series)
+    monkeypatch.setattr(esn, "SIZES", esn.SIZES[:1])
     y = np.empty(700)
     y[0] = 0.3
     for t in range(699):
