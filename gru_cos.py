@@ -17,9 +17,16 @@ The cell, acting on the concatenation [h_{t-1}; x_t]:
 Where z_t is near 0 the unit keeps h_{t-1} as it is, and the gradient passes back through
 it unchanged: the GRU's answer to vanishing gradients, with one state instead of two.
 """
+import os
+import signal
 import sys
 
-import numpy as np
+if __name__ == "__main__":        # a signal while NumPy loads: one line, exit 128 + it
+    for s in (signal.SIGINT, signal.SIGTERM):                    # (print returns None)
+        signal.signal(s, lambda n, f: os._exit(print("gru_cos.py: stopped by", signal.Signals(
+            n).name, file=sys.stderr) or 128 + n))
+
+import numpy as np  # noqa: E402 (after the signals)
 
 import plot_results
 import rnn_cos
@@ -32,10 +39,9 @@ NAME = "gru_cos"
 PARAM_NAMES = ("Wz", "Wr", "Wh", "bz", "br", "bh", "Why", "by")
 
 
-def init_params(hidden_size, rng):
+def init_params(H, rng):
     """Wz, Wr, Wh (H, H+1): the last column multiplies x_t; bz, br, bh (H,1); Why (1,H);
     by (1,1)."""
-    H = hidden_size
     p = {f"W{g}": rng.standard_normal((H, H + 1)) * 0.1 for g in "zrh"}
     p.update({f"b{g}": np.zeros((H, 1)) for g in "zrh"})
     p["Why"] = rng.standard_normal((1, H)) * 0.1

@@ -20,9 +20,16 @@ A forget value f_t = 1 keeps C_{t-1} whole and f_t = 0 erases it: the gate says 
 to *keep*. Because C_t is a sum rather than a squashed product, the gradient can travel
 back through C unchanged while f_t stays near 1: the fix for vanishing gradients.
 """
+import os
+import signal
 import sys
 
-import numpy as np
+if __name__ == "__main__":        # a signal while NumPy loads: one line, exit 128 + it
+    for s in (signal.SIGINT, signal.SIGTERM):                    # (print returns None)
+        signal.signal(s, lambda n, f: os._exit(print("lstm_cos.py: stopped by", signal.Signals(
+            n).name, file=sys.stderr) or 128 + n))
+
+import numpy as np  # noqa: E402 (after the signals)
 
 import plot_results
 import rnn_cos
@@ -35,11 +42,10 @@ GATES = ("o", "f", "i", "c")                 # output, forget, input gates; cand
 PARAM_NAMES = ("Wf", "Wi", "Wc", "Wo", "bf", "bi", "bc", "bo", "Why", "by")
 
 
-def init_params(hidden_size, rng):
+def init_params(H, rng):
     """Wf, Wi, Wc, Wo (H, H+1): the last column multiplies x_t; bf, bi, bc, bo (H,1);
     Why (1,H); by (1,1). The forget bias starts at 1, so that the cell keeps most of its
     state from the start of training."""
-    H = hidden_size
     p = {f"W{g}": rng.standard_normal((H, H + 1)) * 0.1 for g in "fico"}
     p.update({f"b{g}": np.zeros((H, 1)) for g in "fico"})
     p["bf"][:] = 1.0

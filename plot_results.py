@@ -4,14 +4,15 @@
 draws, from the results file alone (the figures a run draws, byte for byte):
   loss.png         the training loss, smoothed, on log axes (where the learning is)
   predictions.png  one step ahead on a clean cosine, the linear model beside the network
-  forecast.png     the network fed its own output for three periods, and the linear model
-"""
-import argparse, contextlib, fcntl, importlib.util, io, json, math, os, shutil, sys, \
+  forecast.png     the network fed its own output for three periods, and the linear model"""
+import argparse, contextlib, importlib.util, io, json, math, os, shutil, signal, sys, \
     tempfile  # noqa: E401
 
 import numpy as np
 
-from data import WARMUP
+from data import FORECAST_PERIODS, WARMUP
+
+fcntl = None if os.name == "nt" else importlib.import_module("fcntl")  # Windows: no lock
 
 FIGURES = ("loss.png", "predictions.png", "forecast.png")
 RESULTS = {"rnn_cos.npz": "RNN", "lstm_cos.npz": "LSTM", "gru_cos.npz": "GRU"}
@@ -24,28 +25,28 @@ NUMBERS = ("noise", "anneal", "iters", "ar_order")
 # --- the results folder and file ------------------------------------------------------
 @contextlib.contextmanager
 def folder(out, prog, drawing=True):
-    """The folder `out`, made if need be and locked while one run writes to it: a second
-    run into it is refused, and the lock ends with the process, however it ends. A file
-    that cannot be written ends the run in one line."""
+    """The folder out, made if need be and locked while one run writes to it (a second
+    run is refused; the lock ends with the process); a failed write ends it in one line."""
     if drawing and importlib.util.find_spec("matplotlib") is None:
         sys.exit(f"{prog}: error: the figures need matplotlib: pip install matplotlib (the "
                  f"training scripts run without it with --no-plot)")
     names = [os.path.join(out, n) for n in (*FIGURES, *RESULTS, "metrics.json")]
-    odd = [p for p in names if os.path.islink(p) or os.path.lexists(p) and
-           not os.path.isfile(p)]
+    odd = [f"{out} is not a folder"] * (os.path.lexists(out) and not os.path.isdir(out)) + [
+        f"{p} is not a regular file" for p in names if os.path.islink(p) or os.path.lexists(
+            p) and not os.path.isfile(p)]                # a link to nothing, a FIFO...
     lock = None
     try:
         if odd:
-            raise OSError(f"{odd[0]} is not a regular file, and is left as it is")
+            raise OSError(f"{odd[0]}, and is left as it is")
         os.makedirs(out, exist_ok=True)
         tempfile.TemporaryFile(dir=out).close()                    # can a file be written?
         lock = os.open(out, os.O_RDONLY)
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl and fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         yield
     except OSError as e:              # the lock taken, a full disk, the folder gone...
-        sys.exit(f"{prog}: error: " + (f"another run is writing to {out}" if isinstance(
-            e, BlockingIOError) else f"cannot write the results into {out!r}: "
-                                     f"{e.strerror or e}"))
+        why = "another run is writing to it" if isinstance(e, BlockingIOError) else (
+            e.strerror or e)
+        sys.exit(f"{prog}: error: cannot write the results into {out!r}: {why}")
     finally:
         lock is None or os.close(lock)
 
@@ -127,26 +128,17 @@ def summary(r):
     ar = f"linear AR({int(r['ar_order'])})"
     text = (f"one-step test MSE on the clean cosine: network {r['test_mse']:.2e}, {ar} "
             f"{r['ar_mse']:.2e}, 'same as last value' {r['baseline_mse']:.2e}\n"
-            f"forecast RMSE over 3 periods on its own: network {r['forecast_rmse']:.3f}, "
-            f"{ar} {r['ar_forecast_rmse']:.3f}")
+            f"forecast RMSE over {FORECAST_PERIODS} periods on its own: network "
+            f"{r['forecast_rmse']:.3f}, {ar} {r['ar_forecast_rmse']:.3f}")
     if r["ar_mse"] < r["test_mse"]:
         text += (f"\nthe {ar} model beats the network: a sampled cosine obeys y[t+1] = "
                  f"2 cos(r) y[t] - y[t-1], a linear recurrence (README.md)")
     period = 2 * np.pi / (r["test_x"][1] - r["test_x"][0])   # in steps
     if r["baseline_mse"] < r["test_mse"]:
-        text += ("\n'same as last value' beats the network: it has not learned the curve's "
-                 "shape" + (" (more --iters?)" if period < 100 else f"; a period is "
-                            f"{period:,.0f} steps, and the next value nearly the last"))
+        text += "\n'same as last value' beats the network: " + (
+            "it has not learned the curve yet (more --iters?)" if period < 100 else
+            f"a period is {period:,.0f} steps: the next value is nearly the last")
     return text
-
-
-def scores(r):
-    """The errors, worked out from the arrays drawn (not taken on trust from the file)."""
-    mse = lambda p: float(np.mean((p - r["test_targets"])[WARMUP:] ** 2))    # noqa: E731
-    rmse = lambda f: float(np.sqrt(np.mean((f - r["forecast_true"]) ** 2)))  # noqa: E731
-    return dict(test_mse=mse(r["test_predictions"]), ar_mse=mse(r["ar_predictions"]),
-                baseline_mse=mse(r["test_inputs"]), forecast_rmse=rmse(r["forecast"]),
-                ar_forecast_rmse=rmse(r["ar_forecast"]), ar_order=r["ar_order"])
 
 
 # --- the figures ----------------------------------------------------------------------
@@ -167,8 +159,7 @@ def plot_loss(r, fig):
                    label=f"the learning rate annealed to 0 (the last {anneal:.0%})")
     ax.set(xscale="log", yscale="log", xlabel="iteration (log scale)",
            ylabel="training loss: MSE of a window (log scale)")
-    ax.set_title(f"{r['cell']}: the training loss of {len(loss):,} iterations",
-                 fontsize="medium")
+    ax.set_title(f"{r['cell']}: the training loss of {len(loss):,} iterations", size=10)
     ax.legend(loc="lower left", fontsize="small")
     ax.grid(True, alpha=0.3)
 
@@ -186,13 +177,13 @@ def two_panels(fig, r, x, truth, network, ar, how):
     low.plot(x, ar - truth, color=COLORS["ar"], lw=1.2)
     low.set(xlabel="x (radians)", ylabel="error: prediction − true")
     top.set(ylabel="value", ylim=(-1.2, 2.0))
-    for ax in (top, low):
-        ax.grid(True, alpha=0.3)
+    top.grid(True, alpha=0.3), low.grid(True, alpha=0.3)
     return top, low
 
 
 def plot_predictions(r, fig):
-    s, x, y = scores(r), r["test_x"][1:], r["test_targets"]
+    x, y = r["test_x"][1:], r["test_targets"]
+    mse = lambda k: float(np.mean((r[k] - y)[WARMUP:] ** 2))    # noqa: E731 (as drawn)
     top, low = two_panels(fig, r, x, y, r["test_predictions"], r["ar_predictions"],
                           "one step ahead from the true values")
     low.axvspan(x[0], x[WARMUP - 1], color="0.88")
@@ -200,27 +191,29 @@ def plot_predictions(r, fig):
     scored = max(np.abs(r[k] - y)[WARMUP:].max() for k in LINES[3:5])   # network, AR
     low.set_ylim(-1.3 * scored, 1.3 * scored)            # the warm-up's errors may leave it
     top.legend(loc="upper center", ncol=2, fontsize="small")
-    top.set_title(f"One step ahead on a clean cosine, MSE after {WARMUP} steps: network "
-                  f"{s['test_mse']:.1e}, linear AR({r['ar_order']}) {s['ar_mse']:.1e},"
-                  f"\n'same as last value' {s['baseline_mse']:.1e}", fontsize="medium")
+    top.set_title(f"One step ahead on a clean cosine, MSE (its first {WARMUP} steps not "
+                  f"scored): network {mse('test_predictions'):.1e},\nlinear AR"
+                  f"({r['ar_order']}) {mse('ar_predictions'):.1e}, 'same as last value' "
+                  f"{mse('test_inputs'):.1e}", fontsize="medium")
 
 
 def plot_forecast(r, fig):
-    s, x, k = scores(r), r["forecast_x"], len(r["forecast_seed"])
+    x, k = r["forecast_x"], len(r["forecast_seed"])
+    rmse = lambda f: float(np.sqrt(np.mean((r[f] - r["forecast_true"]) ** 2)))  # noqa: E731
     top, low = two_panels(fig, r, x[k:], r["forecast_true"], r["forecast"],
                           r["ar_forecast"], "fed its own output")
-    top.plot(x[:k], r["forecast_seed"], color="black", lw=1.5,
-             label=f"the seed: {k} true values")
+    top.plot(x[:k + 1], np.r_[r["forecast_seed"], r["forecast_true"][0]], color="black",
+             lw=1.5, label=f"the seed: {k} true values")
     low.set_xlim(x[0], x[-1])
     top.legend(loc="upper center", ncol=2, fontsize="small")
     top.set_title(f"On its own for {len(x) - k} steps after {k} true values: RMSE network "
-                  f"{s['forecast_rmse']:.3g}, linear AR({r['ar_order']}) "
-                  f"{s['ar_forecast_rmse']:.3g}", fontsize="medium")
+                  f"{rmse('forecast'):.3g}, linear AR({r['ar_order']}) "
+                  f"{rmse('ar_forecast'):.3g}", fontsize="medium")
 
 
 def draw(results, out):
-    """The figures of a results file, drawn into a temporary folder in out, then moved in
-    together: one that cannot be drawn leaves the old ones as they were. Their paths."""
+    """The figures of results, drawn into a temporary folder in out, then moved in: one
+    that fails leaves the old ones as they were. Their paths."""
     r = load(results)
     os.environ.pop("MPLBACKEND", None)           # files only: no display, whatever it says
     from matplotlib.figure import Figure         # matplotlib, only now that it is needed
@@ -228,8 +221,7 @@ def draw(results, out):
     try:
         for name, plot, height in zip(FIGURES, (plot_loss, plot_predictions, plot_forecast),
                                       (4.2, 5.5, 5.5)):
-            fig = Figure(figsize=(8, height), layout="constrained")
-            plot(r, fig)
+            plot(r, fig := Figure(figsize=(8, height), layout="constrained"))
             fig.savefig(os.path.join(drawing, name), dpi=100)
         for name in FIGURES:
             os.replace(os.path.join(drawing, name), os.path.join(out, name))
@@ -250,21 +242,29 @@ def main(argv=None):
         here = args.results if os.path.isdir(args.results) else os.path.dirname(
             args.results) or "."
         out, mine = args.out or here, os.path.join(here, str(r["model"]) + ".npz")
-        other = [n for n in RESULTS if os.path.isfile(os.path.join(out, n))
-                 and not os.path.samefile(os.path.join(out, n), mine)]
-        if other:
-            raise BadResults(f"{out} holds another run's results ({other[0]}), which these "
-                             f"figures are not of: give another --out")
+        if any(os.path.isfile(os.path.join(out, n)) and not os.path.samefile(
+                os.path.join(out, n), mine) for n in RESULTS):  # figures beside their run
+            raise BadResults(f"{out} holds another run's results: give another --out")
         with folder(out, "plot_results.py"):
-            print("wrote " + ", ".join(draw(args.results, out)))
+            wrote = draw(args.results, out)
+        print("wrote " + ", ".join(wrote), flush=True)
     except BadResults as e:
         print(f"plot_results.py: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("plot_results.py: stopped by Ctrl-C; no figure was changed", file=sys.stderr)
-        return 130
+    except OSError as e:                                # stdout closed, or full
+        print(f"plot_results.py: error: stdout: {e.strerror}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as e:           # Ctrl-C, or SIGTERM (stopped, below)
+        by = e.args[0] if e.args else signal.SIGINT
+        print(f"plot_results.py: stopped by {by.name}; no figure changed", file=sys.stderr)
+        return 128 + by
     return 0
 
 
+def stopped(signum, frame):          # SIGTERM stops it as Ctrl-C does, with 128 + it
+    raise KeyboardInterrupt(signal.Signals(signum))
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, stopped)
     sys.exit(main())

@@ -1,11 +1,13 @@
 """A vanilla recurrent neural network in plain NumPy that learns to predict the next value
 of a noisy cosine, then continues the curve on its own: min-char-rnn changed from
 characters to regression (one float in, H tanh units whose state h is fed back at every
-step, one float out; a mean squared error, backpropagation through time and Adagrad).
+step, one float out; a mean squared error, backpropagation through time and Adagrad)."""
+import argparse, contextlib, itertools, math, os, signal, sys, time      # noqa: E401
 
-    python rnn_cos.py [--help]   # 100,000 iterations (about 20 s), then results/
-"""
-import argparse, contextlib, math, os, signal, sys, time      # noqa: E401
+if __name__ == "__main__":        # a signal while NumPy loads: one line, exit 128 + it
+    for s in (signal.SIGINT, signal.SIGTERM):                    # (print returns None)
+        signal.signal(s, lambda n, f: os._exit(print("rnn_cos.py: stopped by", signal.Signals(
+            n).name, file=sys.stderr) or 128 + n))
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -32,9 +34,8 @@ STOP = {}     # how the run was asked to stop: {"by": "SIGINT", "status": 130}, 
 
 
 # --- the parameters, with min-char-rnn's names ----------------------------------------
-def init_params(hidden_size, rng):
+def init_params(H, rng):
     """Small random weights, zero biases: Wxh (H,1), Whh (H,H), Why (1,H), bh (H,1), by."""
-    H = hidden_size
     return dict(Wxh=rng.standard_normal((H, 1)) * 0.01,     # input to hidden
                 Whh=rng.standard_normal((H, H)) * 0.01,     # hidden to hidden
                 Why=rng.standard_normal((1, H)) * 0.01,     # hidden to output
@@ -83,11 +84,9 @@ def lossFun(params, inputs, targets, hprev):
 
 
 def lossFun_literal(params, inputs, targets, hprev):
-    """lossFun as the article and min-char-rnn write it: dicts xs, hs, ys indexed by
-    time, every gradient summed inside the loop. The same arguments and results."""
+    """lossFun as the article writes it: dicts xs, hs, ys by time, sums in the loop."""
     Wxh, Whh, Why, bh, by = (params[k] for k in ("Wxh", "Whh", "Why", "bh", "by"))
-    xs, hs, ys = {}, {-1: np.copy(hprev)}, {}
-    T, loss = len(inputs), 0.0
+    xs, hs, ys, loss, T = {}, {-1: np.copy(hprev)}, {}, 0.0, len(inputs)
     for t in range(T):                                   # forward pass
         xs[t] = np.array([[inputs[t]]])                              # x_t, (1,1)
         hs[t] = np.tanh(Wxh @ xs[t] + Whh @ hs[t - 1] + bh)          # hidden state
@@ -109,22 +108,21 @@ def lossFun_literal(params, inputs, targets, hprev):
 
 
 # --- Adagrad and the training loop (the LSTM and the GRU train with it too) -----------
-def train(lossFun, params, data, h0, iters, steps, learning_rate, hprev="reset",
+def train(lossFun, params, data, h0, iters, steps, learning_rate, hprev_mode="reset",
           anneal=0.0, clip=5.0, on_step=None):
-    """Adagrad on `iters` windows of data through lossFun, from the state hprev says
-    (windows), gradients clipped, the rate falling to 0 over the last `anneal` of the
-    run; on_step(n, loss, params) after each iteration (False: stop). The losses."""
+    """Adagrad on `iters` windows of data through lossFun, each from the hprev that
+    hprev_mode says (windows), gradients clipped, the rate falling to 0 over the last
+    `anneal` of the run; on_step(n, loss, params) after each (False: stop). The losses."""
     mem = {k: np.zeros_like(p) for k, p in params.items()}   # Adagrad's memory
     calm = max(1, round(anneal * iters))                     # the annealed iterations
-    losses, batches, state = [], windows(data, steps, hprev), h0
+    losses, batches, hprev = [], windows(data, steps, hprev_mode), h0
     with np.errstate(over="ignore", invalid="ignore"):       # a NaN loss tells
         for n in range(iters):
             inputs, targets, fresh = next(batches)
-            loss, grads, state = lossFun(params, inputs, targets, h0 if fresh else state)
+            loss, grads, hprev = lossFun(params, inputs, targets, h0 if fresh else hprev)
             losses.append(loss)
             lr = learning_rate * min(1.0, (iters - n) / calm) if anneal else learning_rate
-            for k in params:                                 # Adagrad, array by array
-                dparam = grads[k]
+            for k, dparam in grads.items():                  # Adagrad, array by array
                 if clip:                                     # against exploding gradients
                     np.clip(dparam, -clip, clip, out=dparam)
                 mem[k] += dparam * dparam
@@ -134,18 +132,14 @@ def train(lossFun, params, data, h0, iters, steps, learning_rate, hprev="reset",
     return np.array(losses, dtype=float)
 
 
-def windows(data, steps, hprev):
+def windows(data, steps, hprev_mode):
     """(inputs, targets, fresh: from h0) for each iteration. reset: random windows, each
     fresh; carry: random windows, each from where the one before ended (the article);
     sequential: consecutive windows, back to h0 at the end of the data (min-char-rnn)."""
-    p = 0
-    while hprev != "sequential":
-        yield (*data.next_batch(steps), hprev == "reset")
-    while True:
-        fresh = p + steps + 1 > data.num_points          # out of data: back to the start
-        p = 0 if fresh else p
-        yield (*data.batch_at(p, steps), fresh)
-        p += steps
+    while hprev_mode != "sequential":                    # random windows, for ever
+        yield (*data.next_batch(steps), hprev_mode == "reset")
+    for p in itertools.cycle(range(0, data.num_points - steps, steps)):   # consecutive
+        yield (*data.batch_at(p, steps), p == 0)         # ones; at the start, from h0
 
 
 # --- the trained network at work ------------------------------------------------------
@@ -172,9 +166,8 @@ def forecast(params, seed_values, n_future, return_states=False):
 
 # --- the test on a clean cosine, beside 'same as last value' and a linear model -------
 def evaluate(predict, forecast, params, data, p):
-    """The MSE one step ahead on the clean test cosine (after WARMUP steps), the RMSE of a
-    forecast on its own; beside them 'same as last value' and AR(p), the linear model
-    y[t] = c + a_1 y[t-1] + ... + a_p y[t-p], least squares on the training data."""
+    """The one-step MSE on the clean test cosine (its first WARMUP steps not scored) and
+    a forecast's RMSE, beside 'same as last value' and AR(p), y[t] = c + sum a_i y[t-i]."""
     r, y = data.resolution, data.y_data
     p = max(1, min(p, FORECAST_SEED, len(y) // 5))       # --steps, the network's window
     lagged = lambda v: np.column_stack([np.ones(len(v) - p + 1),  # [1, v[t], v[t-1], ...]
@@ -190,7 +183,7 @@ def evaluate(predict, forecast, params, data, p):
         ar_fc[t] = coef[0] + coef[1:] @ ar_fc[t - p:t][::-1]
     mse = lambda a, b: float(np.mean((a[WARMUP:] - b[WARMUP:]) ** 2))       # noqa: E731
     rmse = lambda a: float(np.sqrt(np.mean((a - truth) ** 2)))              # noqa: E731
-    _, val_inputs, val_targets = validation_cosine(r)    # where a choice is made
+    _, val_inputs, val_targets = validation_cosine(r)    # where sweeps choose a rate
     return dict(test_x=x, test_inputs=inputs, test_targets=targets, test_predictions=pred,
                 test_mse=mse(pred, targets), baseline_mse=mse(inputs, targets),
                 val_mse=mse(predict(params, val_inputs), val_targets), forecast_x=fx,
@@ -238,7 +231,8 @@ def parse_args(argv=None, defaults=DEFAULTS, prog="rnn_cos.py", doc=__doc__):
         p.error(f"argument --steps: a window of {a.steps} needs {a.steps + 1} --points")
     need = 8 * (200 * (a.hidden + 1) ** 2 + 8 * a.iters + 6 * a.points     # bytes, about
                 + 32 * a.hidden * (a.steps + 50 / a.resolution))
-    if need > os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"):
+    if hasattr(os, "sysconf") and need > os.sysconf("SC_PAGE_SIZE") * os.sysconf(
+            "SC_PHYS_PAGES"):                                   # (this machine's memory)
         p.error(f"the run would need {need / 1e9:.3g} GB, more than this machine's memory")
     return a
 
@@ -248,19 +242,26 @@ def stop_signals(prog):
     """While a run lasts, the first Ctrl-C or SIGTERM during training ends the loop after
     this iteration (what it trained is kept); any other stops the run at once."""
     def on_signal(signum, frame):
-        if STOP:
-            raise KeyboardInterrupt
+        at_once = bool(STOP)                         # a second one, or one after training
         STOP.update(by=signal.Signals(signum).name, status=128 + signum)
+        if at_once:
+            raise KeyboardInterrupt
     STOP.clear()
     old = [signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)]
     try:
         yield
     except KeyboardInterrupt:
-        print(f"{prog}: stopped by {STOP.get('by', 'SIGINT')}; nothing more was written",
-              file=sys.stderr)
-        sys.exit(STOP.get("status", 130))
+        print(f"{prog}: stopped by {STOP['by']}; nothing more was written", file=sys.stderr)
+        sys.exit(STOP["status"])
     finally:
         signal.signal(signal.SIGINT, old[0]), signal.signal(signal.SIGTERM, old[1])
+
+
+def say(text):      # print; a stdout closed or full (| head, > /dev/full) ends the run
+    try:
+        print(text, flush=True)
+    except OSError as e:
+        sys.exit(f"{os.path.basename(sys.argv[0])}: error: stdout: {e.strerror}")
 
 
 def run_training(lossFun, init_params, init_state, args):
@@ -270,15 +271,15 @@ def run_training(lossFun, init_params, init_state, args):
     data = CosineData(args.points, 0.0, args.resolution * (args.points - 1), args.noise,
                       seed=data_seed)
     params = init_params(args.hidden, np.random.default_rng(init_seed))
-    print(f"training: {args.iters:,} iterations, hidden size {args.hidden}", flush=True)
+    say(f"training: {args.iters:,} iterations, hidden size {args.hidden}")
     smooth, start, every = None, time.perf_counter(), max(1, args.iters // 10)
     blown = 100 * np.mean(data.y_data ** 2)          # 100 times the loss of saying 0
     def on_step(n, loss, params):
         nonlocal smooth
         smooth = loss if smooth is None else smooth * 0.999 + loss * 0.001
         if (n + 1) % every == 0:
-            print(f"iter {n + 1:,}, smooth loss {smooth:.5f} "
-                  f"({(n + 1) / (time.perf_counter() - start):,.0f} it/s)", flush=True)
+            say(f"iter {n + 1:,}, smooth loss {smooth:.5f} "
+                f"({(n + 1) / (time.perf_counter() - start):,.0f} it/s)")
         if not loss < blown:                         # diverged (a NaN too)
             STOP["diverged"] = f"grew to {loss:.3g}" if loss > blown else f"became {loss}"
         return not STOP
@@ -295,14 +296,13 @@ def finish(name, args, params, losses, results, prog):
         print(f"{prog}: error: the loss {STOP['diverged']} at iteration {len(losses):,}: "
               f"try a lower --lr (now {args.lr:g}); nothing was saved", file=sys.stderr)
         return 3
-    npz = plot_results.save(args.out, name, dict(params, **results, loss=losses),
-                            vars(args))
+    npz = plot_results.save(args.out, name, dict(params, loss=losses, **results), vars(args))
     if "by" in STOP:
-        print(f"stopped by {STOP['by']} after {len(losses):,} iterations: saved {npz}")
+        say(f"stopped by {STOP['by']} after {len(losses):,} iterations: saved {npz}")
         return STOP["status"]
     if not args.no_plot:
-        print("wrote " + ", ".join(plot_results.draw(npz, args.out)))
-    print(plot_results.summary(results))
+        say("wrote " + ", ".join(plot_results.draw(npz, args.out)))
+    say(plot_results.summary(results))
     return 0
 
 

@@ -24,6 +24,7 @@ against the same one with half the step, and the shipped file against this scrip
 """
 import os
 import sys
+import tempfile
 
 TAU, BETA, GAMMA, N = 17.0, 0.2, 0.1, 10
 DT = 0.1             # integration step, in time units
@@ -74,12 +75,24 @@ def sampled(dt=DT, values=VALUES, transient=TRANSIENT, sample=SAMPLE):
 
 
 def main(path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "mackey_glass.csv")):
+    """Write the series to path, through a temporary file renamed over it: only a
+    regular file is ever replaced (a folder, a FIFO, a device or a link is refused in
+    one line, before any work)."""
+    if os.path.lexists(path) and (os.path.islink(path) or not os.path.isfile(path)):
+        sys.stderr.write(f"make_mackey_glass.py: error: {path} is not a regular file; it is "
+                         f"left as it is: give another --out\n")
+        return 2
     t, x = sampled()
     lines = ["t,x"] + [f"{a:g},{b:.10f}" for a, b in zip(t, x)]
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    except OSError as e:
+        sys.stderr.write(f"make_mackey_glass.py: error: cannot write {path}: "
+                         f"{e.strerror or e}\n")
+        return 1
     print(f"wrote {len(x)} values to {path}")
     return 0
 

@@ -139,7 +139,7 @@ def what_it_learned(model, params, resolution):
     # the loop: the free-running states on their first two principal components
     mean = states.mean(axis=0)
     _, sv, vt = np.linalg.svd(states - mean, full_matrices=False)
-    pcs = vt[:2]
+    pcs = np.r_[vt[:2], np.zeros((2 - len(vt[:2]), vt.shape[1]))]   # one unit: one axis
     loop = (states - mean) @ pcs.T
     explained = float(np.sum(sv[:2] ** 2) / max(np.sum(sv ** 2), 1e-300))
     numbers["loop_variance_explained"] = explained

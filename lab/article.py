@@ -14,7 +14,6 @@ forget     claim 8: an LSTM trained on the latch (lab/tasks.py, chrono initialis
 
 Each prints a table and writes a JSON file to --out (default results/article).
 """
-import json
 import os
 import sys
 
@@ -28,6 +27,8 @@ from lab.memory_span import latch_error
 from lab.tasks import AskedOnly, LatchData, init
 
 PROG = "python -m lab.article"
+MAX_ITERS = 10_000_000   # about a day of training at the article's sizes
+MAX_GAP = 100_000        # a latch sequence of 100,001 steps
 
 
 # ---------------------------------------------------------------------------------------
@@ -158,25 +159,38 @@ def parse_args(argv):
                                 formatter_class=plumbing.HelpFormatter)
     p.add_argument("what", choices=["clipping", "forget"])
     p.add_argument("--seeds", nargs="+", default=["0-2"], help="seeds (default 0-2)")
-    p.add_argument("--lrs", default="0.01,0.1,0.3", metavar="LR,LR,...",
-                   help="clipping: the learning rates (default 0.01,0.1,0.3)")
+    p.add_argument("--lrs", default=None, metavar="LR,LR,...",
+                   help="clipping only: the learning rates (default 0.01,0.1,0.3)")
     p.add_argument("--iters", type=plumbing.positive_int, default=None,
-                   help="training iterations (default: clipping 20,000; forget 3,000)")
-    p.add_argument("--gap", type=plumbing.positive_int, default=50,
-                   help="forget: the latch's gap (default 50)")
+                   help=f"training iterations (default: clipping 20,000; forget 3,000; at "
+                        f"most {MAX_ITERS:,})")
+    p.add_argument("--gap", type=plumbing.positive_int, default=None,
+                   help=f"forget only: the latch's gap (default 50, at most {MAX_GAP})")
     p.add_argument("--out", default=os.path.join("results", "article"),
                    help="folder for the JSON file (default results/article)")
     args = p.parse_args(argv)
+    other = {"clipping": ("--gap", args.gap), "forget": ("--lrs", args.lrs)}[args.what]
+    if other[1] is not None:                     # an option the other measurement takes
+        p.error(f"argument {other[0]}: {args.what} does not take it (it is for "
+                f"{'forget' if args.what == 'clipping' else 'clipping'})")
     try:
         args.seeds = sweep.parse_seeds(args.seeds)
-        args.lrs = [float(v) for v in args.lrs.split(",")]
+    except ValueError as e:
+        p.error(str(e))
+    try:
+        args.lrs = [float(v) for v in (args.lrs or "0.01,0.1,0.3").split(",")]
         if not args.lrs or not all(v > 0 and np.isfinite(v) for v in args.lrs):
             raise ValueError(args.lrs)
     except ValueError:
-        p.error(f"argument --lrs or --seeds: expected positive numbers and seeds, got "
-                f"{args.lrs!r}")
+        p.error(f"argument --lrs: expected positive numbers separated by commas, got "
+                f"{','.join(map(str, args.lrs)) if isinstance(args.lrs, list) else args.lrs!r}")
+    args.gap = args.gap or 50
     args.iters = args.iters or {"clipping": 20_000, "forget": 3_000}[args.what]
-    problem = plumbing.check_out_folder(args.out)
+    if args.iters > MAX_ITERS or args.gap > MAX_GAP:
+        p.error(f"argument {'--iters' if args.iters > MAX_ITERS else '--gap'}: at most "
+                f"{MAX_ITERS:,} iterations and a gap of {MAX_GAP} here (the runs would take "
+                f"days, or more memory than there is)")
+    problem = plumbing.check_out_folder(args.out, (f"{args.what}.json",))
     if problem:
         p.error(problem)
     return args
@@ -184,13 +198,16 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    result, text = {"clipping": clipping, "forget": forget}[args.what](args)
-    path = os.path.join(args.out, f"{args.what}.json")
-    plumbing.save_json(path, result)
-    print(text)
-    print(f"wrote {path}")
+    with plumbing.claimed(args.out, PROG):       # one command per folder
+        print(f"{args.what}: {len(args.seeds)} seeds, {args.iters:,} iterations each",
+              flush=True)
+        result, text = {"clipping": clipping, "forget": forget}[args.what](args)
+        path = os.path.join(args.out, f"{args.what}.json")
+        plumbing.save_json(path, result)
+        print(text)
+        print(f"wrote {path}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(plumbing.command(main, PROG))

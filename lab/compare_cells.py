@@ -66,7 +66,7 @@ def train_all(args, say):
     same code, is not run again. KeyboardInterrupt ends it; RuntimeError, with the first
     failed run's message, if any run failed or diverged."""
     grid = runner.Grid(os.path.join(args.out, "runs.csv"), COLUMNS,
-                       ["cell", "hidden", "seed", "iters"])
+                       ["cell", "hidden", "seed", "iters"], numeric=["seconds"])
     jobs = [dict(model=m, seed=s, row=dict(cell=LABELS[m], hidden=str(args.hidden),
                                            seed=str(s), iters=str(args.iters),
                                            code=runner.code_fingerprint(m.NAME),
@@ -260,30 +260,32 @@ def plot_vanishing(args, runs, path):
 def main(argv=None):
     args = parse_args(argv)
     say = (lambda *a, **k: None) if args.quiet else print
-    problem = plumbing.drawing_problem(args.out)
+    problem = plumbing.drawing_problem(args.out, ("runs.csv", "compare.json", "compare.png",
+                                                  "vanishing.png"))
     if problem:
         return plumbing.fail(PROG, problem, 2)
-    say(f"compare_cells: RNN, LSTM and GRU, {args.iters:,} iterations each, seeds "
-        f"{', '.join(map(str, args.seeds))}, {args.workers} at a time", flush=True)
-    try:
-        train_all(args, say)
-    except ValueError as e:
-        return plumbing.fail(PROG, str(e), 2)
-    except RuntimeError as e:
-        return plumbing.fail(PROG, f"{e}; no summary was written", 1)
-    except KeyboardInterrupt:
-        return plumbing.fail(PROG, "interrupted; no summary was written", 130)
-    runs = {(m, s): load_run(args, m, s) for m in MODELS for s in args.seeds}
-    summary = summarise(args, runs)
-    import matplotlib
-    matplotlib.use("Agg")
-    plot_compare(args, runs, summary, os.path.join(args.out, "compare.png"))
-    plot_vanishing(args, runs, os.path.join(args.out, "vanishing.png"))
-    plumbing.save_json(os.path.join(args.out, "compare.json"), summary)
-    print(table(summary))
-    say(f"wrote {args.out}/compare.png, vanishing.png, compare.json")
-    return 0
+    with plumbing.claimed(args.out, PROG):       # one command per folder
+        say(f"compare_cells: RNN, LSTM and GRU, {args.iters:,} iterations each, seeds "
+            f"{', '.join(map(str, args.seeds))}, {args.workers} at a time", flush=True)
+        try:
+            train_all(args, say)
+        except ValueError as e:
+            return plumbing.fail(PROG, str(e), 2)
+        except RuntimeError as e:
+            return plumbing.fail(PROG, f"{e}; no summary was written", 1)
+        except KeyboardInterrupt:
+            return plumbing.fail(PROG, "interrupted; no summary was written", 130)
+        runs = {(m, s): load_run(args, m, s) for m in MODELS for s in args.seeds}
+        summary = summarise(args, runs)
+        import matplotlib
+        matplotlib.use("Agg")
+        plot_compare(args, runs, summary, os.path.join(args.out, "compare.png"))
+        plot_vanishing(args, runs, os.path.join(args.out, "vanishing.png"))
+        plumbing.save_json(os.path.join(args.out, "compare.json"), summary)
+        print(table(summary))
+        say(f"wrote {args.out}/compare.png, vanishing.png, compare.json")
+        return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(plumbing.command(main, PROG))

@@ -5,6 +5,10 @@ The CSV mode (lab/series.py) is built on it.
 """
 import csv
 import io
+import math
+import os
+import re
+import stat
 
 import numpy as np
 
@@ -31,7 +35,16 @@ class SeriesData(CosineData):
         self.rng = np.random.default_rng(seed)
 
 
-def read_csv_column(path, column=None, about=None):
+# a number as a spreadsheet writes one, in ASCII digits (re.ASCII: \d is [0-9], not the
+# digits of every script, which Python's float reads too)
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?", re.ASCII)            # 5,006.29
+MAX_BYTES = 200_000_000     # a CSV file is read whole: at most 200 MB
+ROWS_HINT = ("or give --rows to number the rows 0, 1, 2, ... and take them as equally "
+             "spaced")
+
+
+def read_csv_column(path, column=None, about=None, rows_only=False):
     """One numeric column of a CSV file with a header row.
 
     column: the column's name; by default the only numeric column, or the last one (a
@@ -44,9 +57,12 @@ def read_csv_column(path, column=None, about=None):
     ValueError with a message that names the file (and the line) on anything it cannot
     use: a row with more cells than the header, a time column that decreases (newest
     first) or repeats a value, a bad cell. about, a dict if given, gets "x": what x is,
-    "number", "month" (YYYY-MM), "date" (YYYY-MM-DD) or "row".
+    "number", "month" (YYYY-MM), "date" (YYYY-MM-DD) or "row". The time column must be a
+    regular axis (equal steps: the same number of units, months or days between rows),
+    or it is refused; rows_only (--rows) numbers the rows instead and reads no time.
     """
     text = read_text(path, about)
+    unclosed(text, path)
     rows, lines = read_rows(text, path, ",")    # the rows, and the line each one ends on
     first_row = next((r for r in rows if any(c.strip() for c in r)), [])
     decimal_comma = False
@@ -56,6 +72,10 @@ def read_csv_column(path, column=None, about=None):
         decimal_comma = True
     elif len(first_row) == 1 and "\t" in first_row[0]:
         rows, lines = read_rows(text, path, "\t")      # separated by tabs
+    elif len(first_row) == 1 and len(first_row[0].split()) > 1:
+        raise ValueError(f"{path}: its first line holds {len(first_row[0].split())} words "
+                         f"separated by spaces, not commas ({first_row[0].strip()!r}); write "
+                         f"the file with commas (or semicolons, or tabs) between the columns")
     filled = [i for i, r in enumerate(rows) if any(cell.strip() for cell in r)]
     if not filled:
         raise ValueError(f"{path} is empty")
@@ -67,6 +87,10 @@ def read_csv_column(path, column=None, about=None):
         raise ValueError(f"{path}, line {lines[blank[0]]}: a blank line between rows of "
                          f"data (a missing value?); fill it in or remove the line")
     header = [name.strip() for name in rows[first]]
+    if all(is_number(h) for h in header):
+        raise ValueError(f"{path}, line {lines[first]}: the first row holds numbers only, "
+                         f"not the columns' names: a header row is needed (add one, such "
+                         f"as t,value), or the first row of data would be lost")
     named = [h for h in header if h]
     twice = next((h for h in named if named.count(h) > 1), None)
     if twice is not None:
@@ -95,6 +119,18 @@ def read_csv_column(path, column=None, about=None):
     if column is None:
         numeric = [j for j in range(len(header))
                    if sum(is_number(c) for c in cells(j)) > len(body) / 2]
+        grouped = next((c for j in range(len(header)) for c in cells(j)
+                        if THOUSANDS.fullmatch(c)), None)
+        if grouped is not None:
+            raise ValueError(f"{path}: numbers written with thousands separators "
+                             f"({grouped!r}); write them without (as "
+                             f"{grouped.replace(',', '')!r})")
+        pythons = next(((lines[i], c, header[j]) for j in range(len(header))
+                        for i, c in enumerate(cells(j)) if python_only(c)), None)
+        if pythons is not None:
+            raise ValueError(f"{path}, line {pythons[0]}: {pythons[1]!r} in column "
+                             f"{pythons[2]!r} is not a number as a spreadsheet writes one "
+                             f"(ASCII digits, a point, an exponent); write it so")
         if not numeric:
             raise ValueError(f"{path} has no column of numbers; name one with --column "
                              f"(columns: {', '.join(header)})")
@@ -108,6 +144,9 @@ def read_csv_column(path, column=None, about=None):
                              f"{header[-1]!r}); name the column with --column")
     elif column in header:
         j = header.index(column)
+        if j == 0 and len(header) > 1 and not rows_only:
+            raise ValueError(f"{path}: {column!r} is the first column, read as the time; "
+                             f"name a column of values (columns: {', '.join(header[1:])})")
     else:
         raise ValueError(f"{path} has no column {column!r} (columns: {', '.join(header)})")
     name = header[j]
@@ -116,8 +155,10 @@ def read_csv_column(path, column=None, about=None):
         if cell == "":
             raise ValueError(f"{path}, line {lines[i]}: empty cell in column {name!r}")
         if not is_number(cell):
+            grouped = " (written with a thousands separator?)" if THOUSANDS.fullmatch(
+                cell) else ""
             raise ValueError(f"{path}, line {lines[i]}: {cell!r} in column {name!r} "
-                             f"is not a number")
+                             f"is not a number{grouped}")
         y[i] = float(cell)
     if len(y) == 1:
         raise ValueError(f"{path} has one row of data: a series needs many more")
@@ -127,35 +168,38 @@ def read_csv_column(path, column=None, about=None):
     x, x_label = np.arange(len(y), dtype=float), "row"
     if about is not None:
         about["x"] = "row"
-    if j != 0:
+    if j != 0 and not rows_only:
         first_cells = cells(0)
         dates = [parse_date(c) for c in first_cells]            # as decimal years, or None
         if all(is_number(c) for c in first_cells):
             x0 = np.array([float(c) for c in first_cells])
         elif None not in dates:
             x0 = np.array(dates)
+        elif sum(any(ch.isdigit() for ch in c) for c in first_cells) <= len(body) / 2:
+            x0 = None                     # names, not times: the rows are counted
         else:
-            x0 = None
-            # a time column with a bad cell (2005-13 among months, inf, nan) is refused
-            # naming the line: dropping the whole time axis would count rows instead
+            # a time column the program cannot read (a bad cell, 15/06/2000, 2000Q1,
+            # 2000-01-01T00:00) is refused naming the line: counting rows instead would
+            # put each value at another time than the file says
             good = [is_number(c) or d is not None for c, d in zip(first_cells, dates)]
             if all(good):
                 raise ValueError(f"{path}: the first column ({header[0]!r}), the time, mixes "
                                  f"numbers and dates; write them all one way")
-            if sum(good) > len(good) / 2:
-                i = good.index(False)
-                raise ValueError(f"{path}, line {lines[i]}: {first_cells[i]!r} in the first "
-                                 f"column ({header[0]!r}), the time, is neither a finite "
-                                 f"number nor a date such as 1990-06 or 1990-06-15")
+            i = good.index(False)
+            raise ValueError(f"{path}, line {lines[i]}: {first_cells[i]!r} in the first "
+                             f"column ({header[0]!r}), the time, is neither a finite number "
+                             f"nor a date written 1990-06 or 1990-06-15; write it so, "
+                             f"{ROWS_HINT}")
         if x0 is not None:
             step = np.diff(x0)
             if np.all(step > 0):
+                kind = ("number" if is_number(first_cells[0]) else "month"
+                        if len(first_cells[0].replace("/", "-").split("-")) == 2 else "date")
+                regular(first_cells, kind, path, header[0], lines)
                 x, x_label = x0, header[0]
                 if about is not None:
-                    about["x"] = ("number" if is_number(first_cells[0]) else "month"
-                                  if len(first_cells[0].replace("/", "-").split("-")) == 2
-                                  else "date")
-            elif np.all(step <= 0) or np.all(step >= 0):
+                    about["x"] = kind
+            else:                 # a step back (rows out of order), or a repeat
                 i = int(np.flatnonzero(step < 0)[0] if np.any(step < 0) else
                         np.flatnonzero(step == 0)[0])
                 how = "decreases" if step[i] < 0 else "repeats"
@@ -167,14 +211,71 @@ def read_csv_column(path, column=None, about=None):
     return y, x, x_label, name
 
 
+def regular(cells, kind, path, name, lines):
+    """ValueError unless the time column's cells (of one kind: numbers, months YYYY-MM,
+    dates YYYY-MM-DD) are equally spaced: the same step in units, in months, or in days
+    (or, for dates, the same day of every month or year). A gap (a missing row) or an
+    irregular axis would be read as equal steps, and --ahead would continue it wrongly."""
+    tol = 0.0
+    if kind == "number":
+        v = np.array([float(c) for c in cells])
+        unit = "units"
+        decimals = max(len(c.strip().lower().split("e")[0].partition(".")[2]) for c in cells)
+        tol = 2 * 10.0 ** -decimals if "e" not in "".join(cells).lower() else 0.0
+    else:
+        parts = [[int(p) for p in c.strip().replace("/", "-").split("-")] for c in cells]
+        if {len(p) for p in parts} != {2 if kind == "month" else 3}:
+            i = next(i for i, p in enumerate(parts) if len(p) != len(parts[0]))
+            raise ValueError(f"{path}, line {lines[i]}: the first column ({name!r}), the "
+                             f"time, mixes months (1990-06) and days (1990-06-15); write "
+                             f"them all one way, {ROWS_HINT}")
+        months = np.array([12 * p[0] + p[1] for p in parts])
+        if kind == "month" or len({p[2] for p in parts}) == 1 and len(
+                set(np.diff(months))) == 1:
+            v, unit = months, "months"             # monthly, quarterly, yearly dates too
+        else:
+            v = np.array([np.datetime64(f"{p[0]:04d}-{p[1]:02d}-{p[2]:02d}").astype(int)
+                          for p in parts])
+            unit = "days"
+    step = np.diff(v)
+    usual = np.median(step)
+    odd = np.flatnonzero(np.abs(step - usual) > 1e-6 * abs(usual) + tol)   # as written
+    if len(odd):
+        i = int(odd[0])
+        raise ValueError(f"{path}, line {lines[i + 1]}: the time ({name!r}) steps "
+                         f"{step[i]:g} {unit} from {cells[i]} to {cells[i + 1]}, where its "
+                         f"usual step is {usual:g} (a missing row, or an irregular axis, "
+                         f"would be read as an equal step); fill the gap, {ROWS_HINT}")
+
+
+def unclosed(text, path):
+    """ValueError naming the line of a quote opened and never closed, which the CSV
+    reader would otherwise run on to the end of the file and report there (a quoted
+    cell that holds a line break, closed on a later line, is fine)."""
+    opened = None
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.count('"') % 2:
+            opened = n if opened is None else None
+    if opened is not None:
+        raise ValueError(f"{path}, line {opened}: a quote (\") opened and not closed")
+
+
 def read_text(path, about=None):
     """The text of the file at path, read once; about["sha"], if about is given, is the
     fingerprint of its bytes (runner.sha, as the grids take it), so that a run says
     which version of the file it read. ValueError, naming the file, if it cannot be read
-    or is not text."""
+    or is not text, if it is not a regular file (a FIFO, a device: never read) or if it
+    is larger than MAX_BYTES."""
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path} is not a regular file (a FIFO, a device?): give a CSV "
+                             f"file")
+        if info.st_size > MAX_BYTES:
+            raise ValueError(f"{path} is {info.st_size / 1e9:.3g} GB; the CSV mode reads a "
+                             f"file whole, at most {MAX_BYTES / 1e6:.0f} MB")
         with open(path, "rb") as f:
-            data = f.read()
+            data = f.read(MAX_BYTES + 1)
         text = data.decode("utf-8-sig")
     except OSError as e:
         raise ValueError(f"cannot read {path}: {e.strerror or e}")
@@ -214,7 +315,8 @@ def parse_date(text):
     """A date written YYYY-MM or YYYY-MM-DD (or with slashes) as a decimal year: 2000-01
     is 2000.0, 1990-07 is 1990.5, 2001-01-15 is 2001 + 14/365. None for anything else."""
     parts = text.strip().replace("/", "-").split("-")
-    if len(parts) not in (2, 3) or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
+    if len(parts) not in (2, 3) or len(parts[0]) != 4 or not all(
+            p.isascii() and p.isdigit() for p in parts):          # ASCII digits only
         return None
     year, month = int(parts[0]), int(parts[1])
     if not 1 <= month <= 12:
@@ -229,9 +331,16 @@ def parse_date(text):
     return year + float((day - start) / (end - start))
 
 
-def is_number(text):
-    """True for a cell holding a finite number."""
+def python_only(text):
+    """True for a finite number that Python's float reads and a spreadsheet would not
+    write: 1_000, digits of other scripts (full-width, Arabic-Indic)."""
     try:
-        return np.isfinite(float(text))
+        return not is_number(text) and math.isfinite(float(text))
     except ValueError:
         return False
+
+
+def is_number(text):
+    """True for a cell holding a finite number as a spreadsheet writes one: ASCII digits,
+    a point, an exponent (not 1_000, not inf or nan, not other scripts' digits)."""
+    return NUMBER.fullmatch(text.strip()) is not None and np.isfinite(float(text))

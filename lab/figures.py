@@ -29,6 +29,7 @@ import zipfile
 
 import numpy as np
 
+from lab import plumbing
 from lab.plumbing import NO_MATPLOTLIB, fail, write_atomic
 from lab.poly import label as poly_label
 
@@ -57,6 +58,8 @@ COLORS = dict(truth="0.35", prediction="tab:orange", seed="black", error="tab:re
 LEARNING_FRAME_MS = 900    # how long each snapshot stays on screen in learning.gif
 # fixed margins: a layout engine would cost more time than drawing the figure
 MARGINS = dict(left=0.1, right=0.98, bottom=0.12, top=0.92)
+LINES = ("test_x", "test_inputs", "test_targets", "test_predictions", "forecast_x",
+         "forecast_seed", "forecast_true", "forecast", "loss")   # 1-d; the first 3, 4-6 finite
 TEXT = ("model", "hprev", "series", "x_label", "y_label", "csv", "column",
         "data_fingerprint", "window_model")                        # every other array holds numbers
 LEARNING_KEYS = ("snap_iters", "snap_forecast", "snap_loss", "snap_forecast_rmse")
@@ -128,6 +131,10 @@ def load_results(path):
         raise BadResults(f"{path}: the loss history is empty")
     if not np.any(np.isfinite(r["loss"])):
         raise BadResults(f"{path}: the loss history holds no finite value")
+    odd = next((k for k in REQUIRED[1:] if k not in TEXT and r[k].ndim != (k in LINES) or
+                k in LINES[:3] + LINES[4:7] and not np.all(np.isfinite(r[k]))), None)
+    if odd or "memory_loop" in r and r["memory_loop"].shape[1:] != (2,):
+        raise BadResults(f"{path}: {odd or 'memory_loop'!r} is not what a run writes there")
     n = len(r["test_inputs"])
     if not (len(r["test_targets"]) == len(r["test_predictions"]) == n == len(r["test_x"]) - 1):
         raise BadResults(f"{path}: the test arrays do not match in length")
@@ -818,7 +825,13 @@ def main(argv=None):
         results = results_in(args.results)
         out = args.out if args.out is not None else (os.path.dirname(results) or ".")
         os.makedirs(out, exist_ok=True)
-        paths = plot_file(results, out)
+        other = [n for n in os.listdir(out) if n.endswith(".npz") and not
+                 os.path.samefile(os.path.join(out, n), results)]
+        if other:
+            raise BadResults(f"{out} holds another run's results ({other[0]}), which these "
+                             f"figures are not of: give another --out")
+        with plumbing.claimed(out, PROG):
+            paths = plot_file(results, out)
     except BadResults as e:
         return fail(PROG, str(e), 2)
     except ImportError:
@@ -834,4 +847,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(plumbing.command(main, PROG))

@@ -63,6 +63,11 @@ def main(argv=None):
             keep=plumbing.snapshot_iterations(args.iters), progress=run.progress,
             stop=run.stop)
         run.stop.hard = True                             # from here on, Ctrl-C stops at once
+        if run.stop.requested:                           # stopped: the weights, at once
+            run.save(params, losses, {}, dict(noise=args.noise), snapshots,
+                     loss_note="stopped: not analysed")
+            run.report("stopped before its end: the weights are saved, nothing analysed")
+            return run.status
         results = rnn_cos.evaluate(model.predict, model.forecast, params, data, args.steps)
         results.update(measure(model, params, data, snapshots, losses, args.steps))
         npz = run.save(params, losses, results, dict(noise=args.noise, resolution=data.resolution,
@@ -111,4 +116,4 @@ def summary(r, steps):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(plumbing.command(main, PROG))

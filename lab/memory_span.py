@@ -2,7 +2,7 @@
 
     python -m lab.memory_span [--task echo|latch|recall] [--delays D,D,...] [--seeds 0-2]
                               [--iters N] [--workers W] [--out FOLDER] [--lrs LR,LR,...]
-                              [--noise]
+                              [--noise] [--no-plot]
 
 echo    the delayed echo (lab/tasks.py's EchoData): white noise in, the input d steps
         back out. To answer, a state must hold the last d + 1 inputs, which are
@@ -47,6 +47,7 @@ model), memory_span.png (the error against the gap, every seed shown) and runs.c
 import json
 import os
 import sys
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -349,15 +350,19 @@ def train_and_score(task, cell, how, lr, delay, seed, iters, noise=False,
     return scores
 
 
+def run_scores(argv):
+    """The scores of the run that python -m lab.memory_span --run's words name."""
+    task, cell, how, lr, delay, seed, iters, noise, window = argv
+    return train_and_score(task, cell, how, float(lr), int(delay), int(seed), int(iters),
+                           noise == "1", int(window) if window != "-" else RECALL_WINDOW)
+
+
 def run_main(argv):
     """python -m lab.memory_span --run TASK CELL INIT LR DELAY SEED ITERS NOISE WINDOW: one
     run; prints its scores as one line of JSON. Exit status plumbing.EXIT_DIVERGED (3) if
     it diverged."""
-    task, cell, how, lr, delay, seed, iters, noise, window = argv
     try:
-        scores = train_and_score(task, cell, how, float(lr), int(delay), int(seed),
-                                 int(iters), noise == "1",
-                                 int(window) if window != "-" else RECALL_WINDOW)
+        scores = run_scores(argv)
     except plumbing.Diverged as e:
         return plumbing.fail(PROG, f"the loss diverged: {e}", plumbing.EXIT_DIVERGED)
     print(json.dumps(scores))
@@ -406,6 +411,8 @@ def parse_args(argv=None):
     runner.add_grid_options(p, None, None, "folder for memory_span.json, memory_span.png "
                             "and runs.csv (default: results/memory_span, or "
                             "results/latch, results/latch_noise, results/recall)")
+    p.add_argument("--no-plot", action="store_true",
+                   help="draw no figure: memory_span.json and runs.csv only")
     p.set_defaults(seeds=None)
     for a in p._actions:
         if a.dest == "seeds":
@@ -486,10 +493,17 @@ def jobs_of(args):
 
 
 def work(job):
+    """One row of the grid: a network trained in a process of its own (python -m
+    lab.memory_span --run ...); a window model, fitted by least squares with nothing to
+    train, in this one (a process would cost more than the fit)."""
     r = job["row"]
-    status, stdout, stderr, seconds = runner.run_script(
-        "lab.memory_span", ["--run", r["task"], r["cell"], r["init"], r["lr"], r["delay"],
-                            r["seed"], r["iters"], r["noise"], r["window"]])
+    argv = [r["task"], r["cell"], r["init"], r["lr"], r["delay"], r["seed"], r["iters"],
+            r["noise"], r["window"]]
+    if r["cell"] == "window":                 # as its line of JSON would give it
+        start = time.perf_counter()
+        scores = json.loads(json.dumps(run_scores(argv)))
+        return row(r, scores, time.perf_counter() - start)
+    status, stdout, stderr, seconds = runner.run_script("lab.memory_span", ["--run", *argv])
     if status == plumbing.EXIT_DIVERGED:               # the run says its loss diverged
         return dict(r, status="diverged", seconds=f"{seconds:.2f}")
     if status != 0:
@@ -497,7 +511,11 @@ def work(job):
         raise runner.Failed(f"{r['label']} ({r['init']}), delay {r['delay']}, seed "
                             f"{r['seed']}, lr {r['lr']}: "
                             f"{lines[-1] if lines else f'exit status {status}'}")
-    scores = json.loads(stdout.strip().splitlines()[-1])
+    return row(r, json.loads(stdout.strip().splitlines()[-1]), seconds)
+
+
+def row(r, scores, seconds):
+    """The grid's row of run r: its words, its scores, its time."""
     return dict(r, status="ok", seconds=f"{seconds:.2f}",
                 **{k: json.dumps(v) if isinstance(v, list) else repr(float(v))
                    for k, v in scores.items()})
@@ -715,55 +733,65 @@ def main(argv=None):
         return run_main(argv[1:])
     args = parse_args(argv)
     say = (lambda *a, **k: None) if args.quiet else print
-    problem = plumbing.drawing_problem(args.out)
+    names = ("runs.csv", "memory_span.json", "memory_span.png", "reach.png")
+    problem = (plumbing.check_out_folder if args.no_plot else plumbing.drawing_problem)(
+        args.out, names)
     if problem:
         return plumbing.fail(PROG, problem, 2)
-    grid = runner.Grid(os.path.join(args.out, "runs.csv"), COLUMNS,
-                       ["task", "label", "init", "lr", "delay", "seed", "iters", "noise",
-                        "window"])
-    jobs = jobs_of(args)
-    try:
-        todo, have, stale = grid.plan(jobs)
-    except ValueError as e:
-        return plumbing.fail(PROG, str(e), 2)
-    if grid.dropped_note():
-        print(grid.dropped_note(), flush=True)
-    say(f"memory_span --task {args.task}: {len(jobs)} runs ({len(args.cells)} cells, "
-        f"{len(args.delays)} delays, {len(args.seeds)} seeds"
-        + (f", {len(args.lrs)} learning rates" if args.lrs else "")
-        + f"), {args.iters:,} iterations each; {len(have)} already in {grid.path}"
-        f"{runner.stale_note(stale)}; {len(todo)} to run on "
-        f"{min(args.workers, max(len(todo), 1))} workers", flush=True)
-    for d, bound in (beyond_capacity(args.delays) if args.task == "echo" else {}).items():
-        print(f"delay {d}: beyond a state of 32 numbers (the plain RNN's and the GRU's; the "
-              f"LSTM's (h, C) holds 64): no linear network of 32 units does better than "
-              f"1 - 32/{int(d) + 1} = {bound:.3f}", flush=True)
-    try:
-        failed = grid.run(todo, work, args.workers, say)
-    except KeyboardInterrupt:
-        return plumbing.fail(PROG, f"interrupted; the finished runs are in {grid.path}", 130)
-    if failed:
-        return plumbing.fail(PROG, f"{len(failed)} of {len(jobs)} runs failed (the first: "
-                                   f"{failed[0][1]}); nothing was summarised", 1)
-    summary, validation = choose(grid.finished(jobs), args)
-    for label, by in validation.items():
-        if len(by) > 1:
-            say(f"{label}: mean validation error " + ", ".join(
-                f"{v:.4f} at {how}" + ("" if np.isnan(lr) else f", lr {lr:g}")
-                for (how, lr), v in by.items())
-                + f"; chosen {summary['cells'][label]['init']}"
-                + ("" if summary["cells"][label]["lr"] is None else
-                   f", lr {summary['cells'][label]['lr']:g}"))
-    plumbing.save_json(os.path.join(args.out, "memory_span.json"), summary)
-    plot(summary, args.seeds, args.iters, os.path.join(args.out, "memory_span.png"))
-    wrote = ["memory_span.png"]
-    if args.task != "recall":
-        plot_reach(summary, args.seeds, os.path.join(args.out, "reach.png"))
-        wrote.append("reach.png")
-    print(table(summary, args.seeds))
-    say(f"wrote {os.path.join(args.out, 'memory_span.json')}, {', '.join(wrote)}, runs.csv")
-    return 0
+    with plumbing.claimed(args.out, PROG):       # one command per folder
+        grid = runner.Grid(os.path.join(args.out, "runs.csv"), COLUMNS,
+                           ["task", "label", "init", "lr", "delay", "seed", "iters", "noise",
+                            "window"], numeric=["val_nmse", "test_nmse", "init_gradient",
+                                                "train_loss", "seconds"])
+        jobs = jobs_of(args)
+        try:
+            todo, have, stale = grid.plan(jobs)
+        except ValueError as e:
+            return plumbing.fail(PROG, str(e), 2)
+        if grid.dropped_note():
+            print(grid.dropped_note(), flush=True)
+        say(f"memory_span --task {args.task}: {len(jobs)} runs ({len(args.cells)} cells, "
+            f"{len(args.delays)} delays, {len(args.seeds)} seeds"
+            + (f", {len(args.lrs)} learning rates" if args.lrs else "")
+            + f"), {args.iters:,} iterations each; {len(have)} already in {grid.path}"
+            f"{runner.stale_note(stale)}; {len(todo)} to run on "
+            f"{min(args.workers, max(len(todo), 1))} workers", flush=True)
+        for d, bound in (beyond_capacity(args.delays) if args.task == "echo" else {}).items():
+            print(f"delay {d}: beyond a state of 32 numbers (the plain RNN's and the GRU's; the "
+                  f"LSTM's (h, C) holds 64): no linear network of 32 units does better than "
+                  f"1 - 32/{int(d) + 1} = {bound:.3f}", flush=True)
+        try:
+            failed = grid.run(todo, work, args.workers, say)
+        except KeyboardInterrupt:
+            return plumbing.fail(PROG, f"interrupted; the finished runs are in {grid.path}", 130)
+        if failed:
+            return plumbing.fail(PROG, f"{len(failed)} of {len(jobs)} runs failed (the first: "
+                                       f"{failed[0][1]}); nothing was summarised", 1)
+        summary, validation = choose(grid.finished(jobs), args)
+        for label, by in validation.items():
+            if len(by) > 1:
+                say(f"{label}: mean validation error " + ", ".join(
+                    f"{v:.4f} at {how}" + ("" if np.isnan(lr) else f", lr {lr:g}")
+                    for (how, lr), v in by.items())
+                    + f"; chosen {summary['cells'][label]['init']}"
+                    + ("" if summary["cells"][label]["lr"] is None else
+                       f", lr {summary['cells'][label]['lr']:g}"))
+        plumbing.save_json(os.path.join(args.out, "memory_span.json"), summary)
+        wrote = []
+        if not args.no_plot:
+            plot(summary, args.seeds, args.iters, os.path.join(args.out, "memory_span.png"))
+            wrote.append("memory_span.png")
+            if args.task != "recall":
+                plot_reach(summary, args.seeds, os.path.join(args.out, "reach.png"))
+                wrote.append("reach.png")
+        for name in {"memory_span.png", "reach.png"} - set(wrote):   # not of this summary
+            if os.path.isfile(os.path.join(args.out, name)):
+                os.remove(os.path.join(args.out, name))
+        print(table(summary, args.seeds))
+        say(f"wrote {', '.join([os.path.join(args.out, 'memory_span.json'), *wrote])}, "
+            f"runs.csv")
+        return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(plumbing.command(main, PROG))

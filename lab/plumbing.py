@@ -5,10 +5,14 @@ that no file is ever half-written. Nothing in here is needed to follow the algor
 rnn_cos.py holds all of that.
 """
 import argparse
+import contextlib
+import errno
+import fcntl
 import json
 import math
 import os
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -229,6 +233,8 @@ class Run:
 
     def __enter__(self):
         self.t_start = time.perf_counter()
+        self.claim = claimed(self.args.out, self.prog)       # one run per folder
+        self.claim.__enter__()
         self.stop = StopOnCtrlC().__enter__()
         a = self.args
         rate = (f"learning rate {a.lr:g} (annealed to 0 over the last {a.anneal:.0%})"
@@ -249,6 +255,7 @@ class Run:
 
     def __exit__(self, kind, error, traceback):
         self.stop.__exit__()
+        self.claim.__exit__(None, None, None)
         if kind is None:
             return False
         self.progress.finish()
@@ -258,16 +265,21 @@ class Run:
                                EXIT_DIVERGED)
         elif issubclass(kind, NothingTrained):
             self.status = fail(self.prog, "stopped before the first iteration; "
-                                          "nothing was written", 130)
+                                          "nothing was written", self.signal_status())
         elif issubclass(kind, KeyboardInterrupt):
-            self.status = fail(self.prog, "interrupted while saving; every file written is "
-                                          "whole and of this run" if self.saving else
-                                          "interrupted; nothing was written", 130)
+            self.status = fail(self.prog, "interrupted; every file it wrote is whole and "
+                                          "of this run" if self.saving else
+                                          "interrupted; nothing was written",
+                               self.signal_status())
         elif issubclass(kind, OSError) and self.saving:
             self.status = fail(self.prog, self.lost(error), 1)
         else:
             return False
         return True
+
+    def signal_status(self):
+        """130 after a Ctrl-C, 143 after a SIGTERM."""
+        return 128 + (getattr(self.stop, "last", None) or signal.SIGINT)
 
     def lost(self, error):
         """What a failed write (a full disk, a folder removed or replaced by a file)
@@ -302,7 +314,7 @@ class Run:
                      else "before every network was trained")
             print(f"stopped by {self.stop.by or 'Ctrl-C'} {where}; saving what was trained "
                   f"so far")
-            self.status = 130
+            self.status = 143 if self.stop.by == "SIGTERM" else 130
         self.saving = True
         self.done, self.loss_note = iterations or done, loss_note
         self.progress.finish()
@@ -356,16 +368,17 @@ class StopOnCtrlC:
     does the first once `.hard` is set (when no loop is left to stop)."""
 
     def __enter__(self):
-        self.requested, self.by, self.hard = False, None, False
+        self.requested, self.by, self.hard, self.last = False, None, False, None
         self.old = {s: signal.signal(s, self.handler) for s in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def handler(self, signum, frame):
+        self.last = signum                         # the exit status says which: 128 + it
         if self.requested or self.hard:
             raise KeyboardInterrupt
         self.requested, self.by = True, "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
         sys.stdout.write(("\n" if sys.stdout.isatty() else "") + f"{self.by}: stopping after "
-                         f"this iteration, then testing and saving what was trained "
+                         f"this iteration and saving what was trained "
                          f"({self.by} again stops at once, saving nothing)\n")
         sys.stdout.flush()
 
@@ -430,7 +443,11 @@ os.umask(UMASK)
 
 
 def write_atomic(path, write):
-    """Call write(f) on a temporary binary file next to path, then rename it to path."""
+    """Call write(f) on a temporary binary file next to path, then rename it to path
+    (OSError, before anything is written, when path is there and not a regular file:
+    a folder, a FIFO, a device or a link is never replaced)."""
+    if not regular_or_absent(path):
+        raise OSError(errno.EEXIST, "not a regular file, and left as it is", path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
                                suffix=".tmp")
@@ -491,15 +508,25 @@ def save_json(path, obj):
     write_atomic(path, lambda f: f.write(text.encode()))
 
 
-def drawing_problem(out):
+def drawing_problem(out, names):
     """Why a script that must draw its figures into the folder out cannot run
-    (matplotlib missing, or out not writable), in one line; None if it can."""
-    return NO_MATPLOTLIB if not matplotlib_installed() else check_out_folder(out)
+    (matplotlib missing, or out not writable: check_out_folder), in one line; None if
+    it can."""
+    return NO_MATPLOTLIB if not matplotlib_installed() else check_out_folder(out, names)
 
 
-def check_out_folder(out):
-    """Create the output folder and make sure a file can be written in it; return an
-    error message, or None."""
+def check_out_folder(out, names=OUTPUTS):
+    """Create the output folder and make sure a file can be written in it, and that
+    none of the names a command writes there is anything but a regular file (a folder,
+    a FIFO, a device or a link is never replaced); return an error message, or None."""
+    if os.path.lexists(out) and not os.path.isdir(out):
+        return (f"{out!r} is not a folder (" + ("a link to nothing" if os.path.islink(out)
+                                                 and not os.path.exists(out) else "a file")
+                + "): give another --out")
+    odd = [n for n in names if not regular_or_absent(os.path.join(out, n))]
+    if odd:
+        return (f"{os.path.join(out, odd[0])} is not a regular file (a folder, a link, a "
+                f"FIFO?): it is left as it is; move it, or give another --out")
     try:
         os.makedirs(out, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=out, prefix=".write-test.")
@@ -508,3 +535,53 @@ def check_out_folder(out):
     except OSError as e:
         return f"cannot write to the output folder {out!r}: {e.strerror or e}"
     return None
+
+
+def regular_or_absent(path):
+    """True when path names nothing, or a regular file (not a link to one)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):       # (its folder is not one)
+        return True
+
+
+@contextlib.contextmanager
+def claimed(out, prog):
+    """The folder out as this command's alone while the block runs: locked (fcntl, on
+    the folder itself), so that a second command writing into it is refused in one
+    line; the lock ends with the block, or with the process however it ends."""
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        sys.exit(fail(prog, f"another command is writing to {out}: wait for it to end, or "
+                            f"give another --out", 2))
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+STOPPED = {}      # the signal that stopped a command: {"by": "SIGTERM", "status": 143}
+
+
+def command(main, prog):
+    """A command's main run as a process, its exit status returned: a Ctrl-C or SIGTERM
+    that its main does not meet itself ends it in one line (status 130 or 143); stdout
+    closed or on a full device, one line (status 1), not a traceback."""
+    def on_signal(signum, frame):
+        STOPPED.update(by=signal.Signals(signum).name, status=128 + signum)
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        return main()
+    except KeyboardInterrupt:
+        return fail(prog, f"stopped by {STOPPED.get('by', 'SIGINT')}; every file written is "
+                          f"whole", STOPPED.get("status", 130))
+    except OSError as e:
+        if e.errno not in (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EBADF):
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)      # nothing more to stdout
+        return fail(prog, f"cannot write what it prints: {e.strerror or e}", 1)

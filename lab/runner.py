@@ -13,6 +13,7 @@ never reused, and never summarised with the others.
 """
 import ast
 import csv
+import ctypes
 import hashlib
 import io
 import os
@@ -105,6 +106,20 @@ def file_fingerprint(path):
 # ---------------------------------------------------------------------------------------
 # one run
 RUNNING, RUNNING_LOCK = set(), threading.Lock()   # the scripts running now
+try:
+    LIBC = ctypes.CDLL(None)                      # loaded here: the child may not load it
+except OSError:
+    LIBC = None
+
+
+def die_with_parent(parent=os.getpid()):
+    """Run in each child before its script: Linux's prctl(PR_SET_PDEATHSIG, SIGTERM), so
+    that when the grid's process dies, however it dies (a SIGKILL too), its runs get a
+    SIGTERM and end, rather than run on alone. Elsewhere, nothing."""
+    if LIBC is not None and hasattr(LIBC, "prctl"):
+        LIBC.prctl(1, signal.SIGTERM)             # 1: PR_SET_PDEATHSIG
+        if os.getppid() != parent:                # the parent died before the line above
+            os._exit(143)
 STOPPING = threading.Event()                      # set by Ctrl-C: start nothing more
 
 
@@ -118,7 +133,7 @@ def run_script(module, argv):
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **ONE_THREAD, "PYTHONPATH": path},
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=die_with_parent)
     with RUNNING_LOCK:
         RUNNING.add(proc)
         if STOPPING.is_set():
@@ -152,9 +167,10 @@ class Grid:
     jobs: dicts, each with a 'row' holding at least the key columns. work(job) does the
     run and returns its row (the job's row, completed), or raises Failed(message)."""
 
-    def __init__(self, path, columns, key_columns):
+    def __init__(self, path, columns, key_columns, numeric=()):
         self.path, self.columns = path, list(columns)
         self.key_columns = list(key_columns) + list(FINGERPRINT)
+        self.numeric = list(numeric)     # cells that hold a number (or nothing) in a row
         self.lock = threading.Lock()
         self.dropped = None      # a last line cut short, dropped from the file by rows()
 
@@ -165,8 +181,14 @@ class Grid:
         """The rows of the file, or [] if there is none. A last line cut short (a grid
         stopped while a row was written) is dropped from the file, and self.dropped
         holds it, so that its run is made again and no later row is appended to it.
-        ValueError, in one line naming the file, for a file that cannot be read, is not
-        text, or has other columns."""
+        A last line whole but for its line break (as an editor saves a file) is kept.
+        ValueError, in one line naming the file (and the line), for a file that cannot be
+        read (or is not a regular file: a FIFO is never opened), is not text, has other
+        columns, or holds a row this project does not write (a status other than ok or
+        diverged, text where a number belongs: a file edited by hand)."""
+        if not plumbing.regular_or_absent(self.path):
+            raise ValueError(f"{self.path} is not a regular file (a FIFO, a folder?); "
+                             f"choose another --out")
         try:
             with open(self.path, "rb") as f:
                 data = f.read()
@@ -174,9 +196,14 @@ class Grid:
             return []
         except OSError as e:
             raise ValueError(f"cannot read {self.path}: {e.strerror or e}; choose another --out")
+        if data.startswith(b"\xef\xbb\xbf"):                 # a byte-order mark: an editor's
+            data = data[3:]
         if data and not data.endswith(b"\n"):
             keep = data[:data.rfind(b"\n") + 1]
-            self.dropped = data[len(keep):].decode("utf-8", "replace")
+            if self.whole(keep, data[len(keep):]):
+                keep = data + b"\n"                           # only its line break is missing
+            else:
+                self.dropped = data[len(keep):].decode("utf-8", "replace")
             plumbing.write_atomic(self.path, lambda f: f.write(keep))
             data = keep
         try:
@@ -191,7 +218,36 @@ class Grid:
         if any(None in r or None in r.values() for r in rows):
             raise ValueError(f"{self.path} has a row with more or fewer cells than its "
                              f"header; choose another --out")
+        for line, r in enumerate(rows, 2):
+            problem = self.odd(r)
+            if problem:
+                raise ValueError(f"{self.path}, line {line}: {problem}, which this project "
+                                 f"never writes (edited by hand?); correct it, or choose "
+                                 f"another --out")
         return rows
+
+    def odd(self, row):
+        """What is wrong with a row, in words, or ''."""
+        if row.get("status") not in ("ok", "diverged"):
+            return f"the status {row.get('status')!r} is neither ok nor diverged"
+        for c in self.numeric:
+            cell = row.get(c, "")
+            if row["status"] == "ok" and cell != "":
+                try:
+                    float(cell)
+                except ValueError:
+                    return f"{cell!r} in the column {c!r} is not a number"
+        return ""
+
+    def whole(self, head, last):
+        """True when last (the file's last line, without its line break) is a whole row
+        of this file: as many cells as the header, and nothing odd in them."""
+        try:
+            header = next(csv.reader(io.StringIO(head.decode("utf-8"), newline="")))
+            (cells,) = list(csv.reader(io.StringIO(last.decode("utf-8"), newline="")))
+        except (UnicodeDecodeError, csv.Error, StopIteration, ValueError):
+            return False
+        return len(cells) == len(header) and not self.odd(dict(zip(header, cells)))
 
     def dropped_note(self):
         """One line on a last line that rows() dropped, or ''."""

@@ -19,8 +19,8 @@ baselines: "same as last value" (persistence) and a linear autoregressive model 
 fitted by least squares on the training part, its order p chosen by AIC.
 """
 import argparse
-import math
 import os
+import signal
 import sys
 from typing import NamedTuple
 
@@ -29,7 +29,7 @@ import numpy as np
 import rnn_cos
 from lab import controls, esn, limits, linear, plumbing, poly
 from lab.cells import CELLS, batched_step
-from lab.csvfile import SeriesData, format_date, parse_date, read_csv_column
+from lab.csvfile import SeriesData, format_date, is_number, parse_date, read_csv_column
 from lab.linear import ar_changes, choose_ar, diebold_mariano, p_text
 
 HELD_OUT = 0.2       # without --train-until, the last 20% of the rows are held out
@@ -61,10 +61,9 @@ class XValue(float):
 
     def __new__(cls, text):
         value = parse_date(text)
-        if value is None:
-            value = float(text)                 # ValueError for anything else
-        if not math.isfinite(value):
+        if value is None and not is_number(text):   # as a spreadsheet writes numbers
             raise ValueError(text)
+        value = float(text) if value is None else value
         self = super().__new__(cls, value)
         self.text = text
         return self
@@ -93,6 +92,10 @@ def build_parser():
                    help="train on the changes from one row to the next (--diff) or on the "
                         "values (--no-diff); by default both are tried and the better one "
                         "on the validation rows is kept")
+    p.add_argument("--rows", action="store_true",
+                   help="number the rows 0, 1, 2, ... and take them as equally spaced, "
+                        "reading no time from the first column (for a time column that is "
+                        "not a regular axis, or not numbers or dates)")
     p.add_argument("--controls", action="store_true",
                    help="also the two controls of lab/controls.py: the network with its "
                         "readout fitted again by least squares, and a feed-forward network "
@@ -250,7 +253,7 @@ def train_and_test(model, args):
     prog = PROG
     try:
         about_x = {}
-        y, x, x_label, column = read_csv_column(args.csv, args.column, about_x)
+        y, x, x_label, column = read_csv_column(args.csv, args.column, about_x, args.rows)
         n_fit, n_train = split(y, x, args, x_label)
         if args.ahead and args.ahead > len(y):
             raise ValueError(f"argument --ahead: at most the number of rows of {args.csv} "
@@ -289,6 +292,9 @@ def train_and_test(model, args):
             losses, kept = plumbing.train(
                 model, params, data, args.iters, args.steps, args.lr, args.hprev,
                 args.anneal, keep=keep, progress=run.progress, stop=run.stop)
+            if run.stop.requested:               # Ctrl-C or SIGTERM: no checks, no test
+                tried.append(dict(diff=d, hidden=H, losses=losses, params=params))
+                break
             # the weights of every check, on the validation rows; the best are kept (a
             # Ctrl-C during the checks ends them: the best of those made is kept)
             checks = sorted(k for k in kept if k % every == 0 or k == len(losses))
@@ -309,86 +315,91 @@ def train_and_test(model, args):
                               val_rmse=float(np.nanmin(val)) if found else float("nan")))
             if run.stop.requested:
                 break
-        # after a Ctrl-C, only the networks trained so far count (and are saved as such);
-        # from here on a Ctrl-C stops at once, with nothing written
+        # after a Ctrl-C (or SIGTERM) during the trainings, or one from here on (it stops
+        # at once), what was trained is saved at once, untested
         stopped = run.stop.requested
         run.stop.hard = True
         tried = [c for c in tried if len(c["losses"])]
         if not tried:
             raise plumbing.NothingTrained
-        table = [dict(diff=c["diff"], hidden=c["hidden"], val_rmse=c["val_rmse"],
-                      best_iteration=c["best"]) for c in tried]
-        t, chosen, average_val = choose(model, tried, prepared, y, val_rows,
-                                        complete=not stopped)
-        members = [as_member(c, prepared, c["best"]) for c in chosen]
-        d, params = t["diff"], t["kept"][t["best"]]
-        results = evaluate(model, members, y, x, n_fit, n_train, args.seed)
-        # for comparison only (nothing is chosen on these): the weights of the last
-        # iteration, and the best single candidate when the average was kept
-        rows = np.arange(n_train, n)
-        last = [as_member(c, prepared, len(c["losses"]) if len(c["losses"]) in c["kept"]
-                          else c["best"]) for c in chosen]
-        results["final_weights_rmse"] = rmse(one_step(model, last, y)[rows], y[rows])
-        results["single_rmse"] = rmse(
-            one_step(model, [as_member(t, prepared, t["best"])], y)[rows], y[rows])
-        if args.controls:                          # the readout, the optimiser
-            results.update(control_runs(model, as_member(t, prepared, t["best"]), y, n_fit,
-                                        n_train, results, args))
-        # how often the 80% interval of --ahead, simulated from the end of the training
-        # part, holds the held-out rows; and by horizon, over rolling origins. The noise
-        # is drawn from the errors on the validation rows, which no network trained on
-        covered = min(n - n_train, COVERED)
-        pool = unseen_errors(model, members, y, val_rows)
-        lower, upper = interval(model, members, y, n_train, covered,
-                                np.random.default_rng(data_seed), pool=pool)
-        held = y[n_train:n_train + covered]
-        pad = np.full(n - n_train - covered, np.nan)          # past COVERED: not simulated
-        by_h = coverage_by_horizon(model, members, y, n_train,
-                                   np.random.default_rng(data_seed), pool)
-        results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
-                       coverage_rows=covered, test_lower=np.r_[lower, pad],
-                       test_upper=np.r_[upper, pad], **coverage_arrays("horizon_coverage", by_h))
-        # the network again, on every row, for the future (not after a Ctrl-C: a
-        # forecast from a network trained part of the way would pass for the real one)
-        future = None
-        if args.ahead and not run.stop.requested:
-            run.stop.hard = False                 # its training stops as the others do
-            future = ahead(model, args, y, x, about_x, chosen, init_seed, data_seed, run,
-                           n_train, pool, unseen_errors(model, members, y, np.arange(n_fit, n)))
-        if future is not None:
-            future_x, fc, lo, hi, future_text, ahead_cover = future
-            results.update(ahead_x=future_x, ahead_forecast=fc, ahead_lower=lo,
-                           ahead_upper=hi, **coverage_arrays("ahead_horizon_coverage", ahead_cover))
-        _, mean, std = prepared[d]
-        results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
-                       val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
-                       val_curve=t["val"], networks=len(members), average_val_rmse=average_val,
-                       **{f"candidate_{k}": np.array([c[k] for c in table]) for k in table[0]})
-        settings = dict(hidden=t["hidden"], csv=os.path.abspath(args.csv), column=column,
-                        data_fingerprint=about_x["sha"],
-                        mean=mean, std=std, n_fit=n_fit, n_train=n_train,
-                        train_until=np.nan if args.train_until is None else float(args.train_until),
-                        noise=float("nan"), resolution=float(x[1] - x[0]))
-        if len(members) > 1:        # the weights of every network averaged, by number
-            results.update({f"member{i}_{k}": w for i, m in enumerate(members)
-                            for k, w in m.params.items()},
-                           member_hidden=np.array([c["hidden"] for c in chosen]),
-                           member_iteration=np.array([c["best"] for c in chosen]),
-                           **{f"member_{k}": np.array([getattr(m, k) for m in members])
-                              for k in ("diff", "mean", "std")})
-        saved = {k: w for k, w in t["kept"].items() if k in snapshots or k == t["best"]}
-        npz = run.save(params, t["losses"], results, settings, saved,
-                       loss_note="normalised units",
-                       iterations=sum(len(c["losses"]) for c in tried), stopped=stopped,
-                       more_metrics=dict(
-                           candidates=table, horizon_rmse=dict(
-                               horizons=results["horizon"].tolist(),
-                               origins=results["horizon_origins"],
-                               **{k: results[f"horizon_{k}"].tolist()
-                                  for k in ("network", "linear", "poly", "persistence")}),
-                           coverage_80_by_horizon=by_h,
-                           **({} if future is None else
-                              dict(ahead_coverage_80_by_horizon=future[-1]))))
+        if stopped:
+            return save_stopped(run, args, tried, prepared)
+        try:                  # a Ctrl-C from here on: the networks saved at once, untested
+            table = [dict(diff=c["diff"], hidden=c["hidden"], val_rmse=c["val_rmse"],
+                          best_iteration=c["best"]) for c in tried]
+            t, chosen, average_val = choose(model, tried, prepared, y, val_rows,
+                                            complete=not stopped)
+            members = [as_member(c, prepared, c["best"]) for c in chosen]
+            d, params = t["diff"], t["kept"][t["best"]]
+            results = evaluate(model, members, y, x, n_fit, n_train, args.seed)
+            # for comparison only (nothing is chosen on these): the weights of the last
+            # iteration, and the best single candidate when the average was kept
+            rows = np.arange(n_train, n)
+            last = [as_member(c, prepared, len(c["losses"]) if len(c["losses"]) in c["kept"]
+                              else c["best"]) for c in chosen]
+            results["final_weights_rmse"] = rmse(one_step(model, last, y)[rows], y[rows])
+            results["single_rmse"] = rmse(
+                one_step(model, [as_member(t, prepared, t["best"])], y)[rows], y[rows])
+            if args.controls:                          # the readout, the optimiser
+                results.update(control_runs(model, as_member(t, prepared, t["best"]), y, n_fit,
+                                            n_train, results, args))
+            # how often the 80% interval of --ahead, simulated from the end of the training
+            # part, holds the held-out rows; and by horizon, over rolling origins. The noise
+            # is drawn from the errors on the validation rows, which no network trained on
+            covered = min(n - n_train, COVERED)
+            pool = unseen_errors(model, members, y, val_rows)
+            lower, upper = interval(model, members, y, n_train, covered,
+                                    np.random.default_rng(data_seed), pool=pool)
+            held = y[n_train:n_train + covered]
+            pad = np.full(n - n_train - covered, np.nan)          # past COVERED: not simulated
+            by_h = coverage_by_horizon(model, members, y, n_train,
+                                       np.random.default_rng(data_seed), pool)
+            results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
+                           coverage_rows=covered, test_lower=np.r_[lower, pad],
+                           test_upper=np.r_[upper, pad], **coverage_arrays("horizon_coverage", by_h))
+            # the network again, on every row, for the future (not after a Ctrl-C: a
+            # forecast from a network trained part of the way would pass for the real one)
+            future = None
+            if args.ahead and not run.stop.requested:
+                run.stop.hard = False                 # its training stops as the others do
+                future = ahead(model, args, y, x, about_x, chosen, init_seed, data_seed, run,
+                               n_train, pool, unseen_errors(model, members, y, np.arange(n_fit, n)))
+            if future is not None:
+                future_x, fc, lo, hi, future_text, ahead_cover = future
+                results.update(ahead_x=future_x, ahead_forecast=fc, ahead_lower=lo,
+                               ahead_upper=hi, **coverage_arrays("ahead_horizon_coverage", ahead_cover))
+            _, mean, std = prepared[d]
+            results.update(labels(x_label, column, args.csv), diff=d, best_iteration=t["best"],
+                           val_rmse=t["val_rmse"], val_iters=np.array(t["checks"]),
+                           val_curve=t["val"], networks=len(members), average_val_rmse=average_val,
+                           **{f"candidate_{k}": np.array([c[k] for c in table]) for k in table[0]})
+            settings = dict(hidden=t["hidden"], csv=os.path.abspath(args.csv), column=column,
+                            data_fingerprint=about_x["sha"],
+                            mean=mean, std=std, n_fit=n_fit, n_train=n_train,
+                            train_until=np.nan if args.train_until is None else float(args.train_until),
+                            noise=float("nan"), resolution=float(x[1] - x[0]))
+            if len(members) > 1:        # the weights of every network averaged, by number
+                results.update({f"member{i}_{k}": w for i, m in enumerate(members)
+                                for k, w in m.params.items()},
+                               member_hidden=np.array([c["hidden"] for c in chosen]),
+                               member_iteration=np.array([c["best"] for c in chosen]),
+                               **{f"member_{k}": np.array([getattr(m, k) for m in members])
+                                  for k in ("diff", "mean", "std")})
+            saved = {k: w for k, w in t["kept"].items() if k in snapshots or k == t["best"]}
+            npz = run.save(params, t["losses"], results, settings, saved,
+                           loss_note="normalised units",
+                           iterations=sum(len(c["losses"]) for c in tried), stopped=stopped,
+                           more_metrics=dict(
+                               candidates=table, horizon_rmse=dict(
+                                   horizons=results["horizon"].tolist(),
+                                   origins=results["horizon_origins"],
+                                   **{k: results[f"horizon_{k}"].tolist()
+                                      for k in ("network", "linear", "poly", "persistence")}),
+                               coverage_80_by_horizon=by_h,
+                               **({} if future is None else
+                                  dict(ahead_coverage_80_by_horizon=future[-1]))))
+        except KeyboardInterrupt:
+            return save_stopped(run, args, tried, prepared)
         if future is not None:
             path = os.path.join(args.out, "forecast.csv")
             write_forecast(path, future_text, fc, lo, hi)
@@ -397,8 +408,8 @@ def train_and_test(model, args):
             print(f"stopped by {run.stop.by or 'Ctrl-C'} before the networks for --ahead were "
                   f"trained on every row: forecast.csv and ahead.png are not written (and "
                   f"those of an earlier run in {args.out} are removed)")
-            run.status = 130
-        if not args.no_plot:
+            run.status = 128 + (run.stop.last or signal.SIGINT)          # 130, or 143
+        if not args.no_plot and not run.status:          # stopped: at once, undrawn
             from lab import figures                          # matplotlib, only to draw
             run.wrote(figures.plot_file(npz, args.out))
         run.report(summary(results, t["hidden"], n - n_train,
@@ -428,6 +439,34 @@ def control_runs(model, m, y, n_fit, n_train, results, args):
                 ff_predictions=ff[rows], ff_rmse=rmse(ff[rows], y[rows]), ff_val_rmse=ff_val,
                 refit_nrmse=rmse(refit[rows], y[rows]) / results["train_std"],
                 ff_nrmse=rmse(ff[rows], y[rows]) / results["train_std"])
+
+
+def save_stopped(run, args, tried, prepared):
+    """What a Ctrl-C or SIGTERM during the trainings leaves, saved at once: each network
+    trained so far (its best checked weights, or its last when it was stopped before its
+    checks), its losses and its representation, as candidate<i>_<name> arrays, and the
+    table of candidates in metrics.json, marked interrupted. Nothing is tested. Returns
+    the exit status, 130 or 143."""
+    arrays, table = {}, []
+    for i, c in enumerate(tried):
+        weights = c["kept"][c["best"]] if "best" in c else c["params"]
+        _, mean, std = prepared[c["diff"]]
+        arrays.update({f"candidate{i}_{k}": w for k, w in weights.items()},
+                      **{f"candidate{i}_loss": c["losses"], f"candidate{i}_mean": mean,
+                         f"candidate{i}_std": std})
+        table.append(dict(diff=c["diff"], hidden=c["hidden"], iterations=len(c["losses"]),
+                          val_rmse=c.get("val_rmse"), best_iteration=c.get("best")))
+    plumbing.clear_outputs(args.out)                 # no file of an earlier run beside these
+    npz = os.path.join(args.out, f"{args.model.NAME}.npz")
+    plumbing.save_npz(npz, dict(arrays, model=args.model.NAME, csv=os.path.abspath(args.csv)))
+    plumbing.save_json(os.path.join(args.out, "metrics.json"), dict(
+        interrupted=True, candidates=table, settings={k: v for k, v in vars(args).items()
+                                                      if k != "model"}))
+    by = "SIGTERM" if run.stop.last == signal.SIGTERM else "Ctrl-C"
+    print(f"stopped by {by}: the {len(tried)} network(s) trained so far are saved in {npz}, "
+          f"untested (run the command again to finish)", flush=True)
+    run.status = 143 if by == "SIGTERM" else 130
+    return run.status
 
 
 def check_every(iters, n_train):
@@ -958,4 +997,4 @@ def coverage_verdict(lower, upper):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(plumbing.command(main, PROG))

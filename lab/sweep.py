@@ -77,6 +77,9 @@ COLUMNS = [*KEY, *runner.FINGERPRINT, "status", *METRICS, *COSINE_METRICS,
 
 # ---------------------------------------------------------------------------------------
 # the command line and the grid
+MAX_SEEDS = 10_000      # a grid of more seeds than this would not end
+
+
 def parse_seeds(tokens):
     """'0-9', '0 3 7' and '0,3,7' (and mixtures) to a sorted list of distinct seeds."""
     seeds = set()
@@ -89,7 +92,10 @@ def parse_seeds(tokens):
             raise ValueError(f"argument --seeds: expected seeds like 0-9 or 0 3 7, "
                              f"got {token!r}")
         if a < 0 or b < a:
-            raise ValueError(f"argument --seeds: {token!r} is not a range of seeds >= 0")
+            raise ValueError(f"argument --seeds: {token!r} is not a range of seeds >= 0 "
+                             f"(the first seed, then the last)")
+        if b - a + len(seeds) >= MAX_SEEDS:
+            raise ValueError(f"argument --seeds: at most {MAX_SEEDS:,} seeds, got {token!r}")
         seeds.update(range(a, b + 1))
     if not seeds:
         raise ValueError("argument --seeds: no seeds")
@@ -104,6 +110,11 @@ def parse_vary(texts):
         name = name.strip().lstrip("-").replace("-", "_")
         if not sep or not name:
             raise ValueError(f"argument --vary: expected NAME=V1,V2,..., got {text!r}")
+        own = {"seed": "--seeds 0-4", "seeds": "--seeds 0-4", "cell": "--cells rnn lstm",
+               "cells": "--cells rnn lstm"}
+        if name in own:
+            raise ValueError(f"argument --vary: {name} is the sweep's own option: give "
+                             f"{own[name]}")
         if name not in OPTIONS + ["iters"]:
             raise ValueError(f"argument --vary: {name!r} is not an option of the cell "
                              f"scripts (one of: {', '.join(OPTIONS + ['iters'])})")
@@ -226,7 +237,9 @@ def build_grid(cells, vary, seeds, iters):
 
 
 def grid(out):
-    return runner.Grid(os.path.join(out, "runs.csv"), COLUMNS, KEY)
+    return runner.Grid(os.path.join(out, "runs.csv"), COLUMNS, KEY, numeric=[
+        *METRICS, *SERIES_METRICS, *COSINE_METRICS, *VALID_METRICS, *COVERAGE_METRICS,
+        "best_iteration", "seconds"])
 
 
 PROG = "python -m lab.sweep"
@@ -488,45 +501,56 @@ def plot(rows, varied, path):
 def main(argv=None):
     args = parse_args(argv)
     say = (lambda *a, **k: None) if args.quiet else print
-    problem = plumbing.check_out_folder(args.out)
+    problem = plumbing.check_out_folder(args.out, ("runs.csv", "summary.md", "sweep.png",
+                                                    "failed.txt"))
     if problem:
         return plumbing.fail(PROG, problem, 2)
-    runs = grid(args.out)
-    try:
-        todo, have, stale = runs.plan(args.runs)
-    except ValueError as e:
-        return plumbing.fail(PROG, str(e), 2)
-    if runs.dropped_note():
-        print(runs.dropped_note(), flush=True)
-    settings = len({job["config"] for job in args.runs}) // len(args.cells)
-    workers = min(args.workers, max(len(todo), 1))
-    say(f"sweep: {len(args.runs)} runs in the grid ({plural(len(args.cells), 'cell')} x "
-        f"{plural(settings, 'setting')} x {plural(len(args.seeds), 'seed')}); "
-        f"{len(have)} already in runs.csv{runner.stale_note(stale)}; {len(todo)} to run on "
-        f"{plural(workers, 'worker')}", flush=True)
-    try:
-        failed = runs.run(todo, lambda job: run_one(job, args.out), args.workers, say)
-    except KeyboardInterrupt:
-        n = len(runs.finished(args.runs))
-        return plumbing.fail(PROG, f"interrupted; the {n} finished runs of this grid "
-                                         f"are in {runs.path}", 130)
-    rows = runs.finished(args.runs)
-    varied = list(args.vary)
-    command = "python -m lab.sweep " + " ".join(argv if argv is not None else sys.argv[1:])
-    table = summarise(rows, varied)
-    text_md = markdown(table, varied, command)
-    plumbing.write_atomic(os.path.join(args.out, "summary.md"),
-                          lambda f: f.write(text_md.encode()))
-    wrote = ([runs.path] if os.path.exists(runs.path) else []) + [
-        os.path.join(args.out, "summary.md")]
-    if rows and not args.no_plot and plumbing.matplotlib_installed():
-        plot(rows, varied, os.path.join(args.out, "sweep.png"))
-        wrote.append(os.path.join(args.out, "sweep.png"))
-    print(text_md, end="")
-    say(f"wrote {', '.join(wrote)}")
-    if failed:
-        return failures(PROG, failed, len(args.runs), args.out)
-    return 0
+    with plumbing.claimed(args.out, PROG):       # one command per folder
+        for name in os.listdir(args.out):        # the run folders of a sweep killed
+            if name.startswith(".run-"):
+                shutil.rmtree(os.path.join(args.out, name), ignore_errors=True)
+        runs = grid(args.out)
+        try:
+            todo, have, stale = runs.plan(args.runs)
+        except ValueError as e:
+            return plumbing.fail(PROG, str(e), 2)
+        if runs.dropped_note():
+            print(runs.dropped_note(), flush=True)
+        settings = len({job["config"] for job in args.runs}) // len(args.cells)
+        workers = min(args.workers, max(len(todo), 1))
+        say(f"sweep: {len(args.runs)} runs in the grid ({plural(len(args.cells), 'cell')} x "
+            f"{plural(settings, 'setting')} x {plural(len(args.seeds), 'seed')}); "
+            f"{len(have)} already in runs.csv{runner.stale_note(stale)}; {len(todo)} to run on "
+            f"{plural(workers, 'worker')}", flush=True)
+        try:
+            failed = runs.run(todo, lambda job: run_one(job, args.out), args.workers, say)
+        except KeyboardInterrupt:
+            n = len(runs.finished(args.runs))
+            return plumbing.fail(PROG, f"interrupted; the {n} finished runs of this grid "
+                                             f"are in {runs.path}", 130)
+        rows = runs.finished(args.runs)
+        varied = list(args.vary)
+        command = "python -m lab.sweep " + " ".join(argv if argv is not None else sys.argv[1:])
+        table = summarise(rows, varied)
+        text_md = markdown(table, varied, command)
+        plumbing.write_atomic(os.path.join(args.out, "summary.md"),
+                              lambda f: f.write(text_md.encode()))
+        wrote = ([runs.path] if os.path.exists(runs.path) else []) + [
+            os.path.join(args.out, "summary.md")]
+        if rows and not args.no_plot and plumbing.matplotlib_installed():
+            plot(rows, varied, os.path.join(args.out, "sweep.png"))
+            wrote.append(os.path.join(args.out, "sweep.png"))
+        # an earlier sweep's figure or failures, which this one did not make, are not
+        # left beside its summary
+        for name in {"sweep.png", "failed.txt"} - {os.path.basename(w) for w in wrote} - (
+                {"failed.txt"} if failed else set()):
+            if os.path.isfile(os.path.join(args.out, name)):
+                os.remove(os.path.join(args.out, name))
+        print(text_md, end="")
+        say(f"wrote {', '.join(wrote)}")
+        if failed:
+            return failures(PROG, failed, len(args.runs), args.out)
+        return 0
 
 
 def failures(prog, failed, total, out):
@@ -541,4 +565,4 @@ def failures(prog, failed, total, out):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(plumbing.command(main, PROG))

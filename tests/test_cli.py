@@ -85,7 +85,10 @@ def test_tiny_run_writes_everything(tiny_run):
 
 def test_plot_results_draws_the_same_figures_byte_for_byte(tiny_run, tmp_path, capsys):
     out, _ = tiny_run
+    capsys.readouterr()
     assert main("plot_results.py", "--results", str(out), "--out", str(tmp_path)) == 0
+    assert capsys.readouterr().out == "wrote " + ", ".join(
+        str(tmp_path / n) for n in FIGURES) + "\n"
     for name in FIGURES:
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
     # a copy of the results file alone draws them too
@@ -281,8 +284,10 @@ def test_cell_scripts_write_everything(script, tmp_path, capsys):
 
 def test_the_scripts_as_processes(tmp_path):
     # the one process-level run of the tutorial's commands: python rnn_cos.py and
-    # python plot_results.py from a folder of their own, with the figures
+    # python plot_results.py from a folder of their own, with the figures (and an
+    # MPLBACKEND that names no backend: they draw to files, and never read it)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["MPLBACKEND"] = "nonsense"
     p = subprocess.run([sys.executable, os.path.join(ROOT, "rnn_cos.py"), "--iters", "100",
                         "--hidden", "4"], cwd=tmp_path, env=env, capture_output=True,
                        text=True, timeout=120)
@@ -290,6 +295,15 @@ def test_the_scripts_as_processes(tmp_path):
     assert "one-step test MSE on the clean cosine" in p.stdout
     assert sorted(os.listdir(tmp_path / "results")) == sorted(["rnn_cos.npz", "metrics.json",
                                                                *FIGURES])
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "plot_results.py")], cwd=tmp_path,
-                       env=env, capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0 and p.stdout.startswith("wrote results"), p.stderr
+    # plot_results.py, its stdout on a full device: the same figures drawn again, then
+    # one line and status 1 (its "wrote ..." line, in this process: test_plot_results_...)
+    drawn = {n: (tmp_path / "results" / n).read_bytes() for n in FIGURES}
+    for n in FIGURES:
+        (tmp_path / "results" / n).unlink()
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, os.path.join(ROOT, "plot_results.py")],
+                           cwd=tmp_path, env=env, stdout=full, stderr=subprocess.PIPE,
+                           text=True, timeout=120)
+    assert p.returncode == 1 and p.stderr == "plot_results.py: error: stdout: No space " \
+        "left on device\n", p.stderr
+    assert {n: (tmp_path / "results" / n).read_bytes() for n in FIGURES} == drawn

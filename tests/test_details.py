@@ -316,9 +316,9 @@ def test_the_summary_says_who_wins_and_why():
     assert "network 7.30e-05, linear AR(20) 2.50e-05, 'same as last value' 5.00e-05" in text
     assert "the linear AR(20) model beats the network: a sampled cosine" in text
     assert "'same as last value' beats the network" in text
-    assert "a period is 628 steps, and the next value nearly the last" in text
+    assert "a period is 628 steps: the next value is nearly the last" in text
     r.update(test_x=np.arange(5) * 0.5)          # the default sampling: not the reason
-    assert "(more --iters?)" in plot_results.summary(r)
+    assert "not learned the curve yet (more --iters?)" in plot_results.summary(r)
     r.update(test_mse=2e-5)
     text = plot_results.summary(r)
     assert "beats the network" not in text and "network 2.00e-05" in text
@@ -334,7 +334,7 @@ def test_the_figures_titles_say_what_is_drawn_worked_out_from_the_arrays(tmp_pat
     for plot in (plot_results.plot_predictions, plot_results.plot_forecast):
         fig = Figure()
         plot(r, fig)
-        titles[plot.__name__] = fig.axes[0].get_title()
+        titles[plot.__name__] = fig.axes[0].get_title().replace("\n", " ")
     m = json.loads((out / "metrics.json").read_text())
     assert f"network {m['test_mse']:.1e}, linear AR(20) {m['ar_mse']:.1e}" in \
         titles["plot_predictions"]

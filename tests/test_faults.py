@@ -4,6 +4,7 @@ training, a full disk."""
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -58,7 +59,7 @@ def test_a_signal_while_saving_never_leaves_files_of_two_runs(tmp_path, monkeypa
 
     def interrupted(path, data):
         if path.endswith("metrics.json"):
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)          # a real Ctrl-C, at this moment
         real(path, data)
 
     monkeypatch.setattr(plot_results, "write_whole", interrupted)
@@ -87,7 +88,7 @@ def test_a_full_disk_is_one_line(tmp_path, monkeypatch, capsys):
 
 def start_and_wait(tmp_path, out):
     """A cosine run long enough to be interfered with, once it is training."""
-    proc = subprocess.Popen([*command("rnn_cos.py"), "--iters", "10000", "--hidden", "3",
+    proc = subprocess.Popen([*command("rnn_cos.py"), "--iters", "3000", "--hidden", "3",
                              "--no-plot", "--out", str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     assert proc.stdout.readline().startswith("training:")

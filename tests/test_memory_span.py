@@ -147,9 +147,10 @@ def test_a_tiny_grid_chooses_the_rate_on_validation_and_writes_exactly_the_forma
                                     if float(r["lr"]) == c["lr"] and r["delay"] == str(d)
                                     and r["seed"] == s]
     assert (out / "memory_span.png").stat().st_size > 10_000
-    again = run(*args)
+    again = run(*args, "--no-plot")              # and no figure left of another summary
     assert again.returncode == 0 and "4 already in" in again.stdout and "0 to run" in again.stdout
     assert json.loads((out / "memory_span.json").read_text()) == summary
+    assert sorted(os.listdir(out)) == ["memory_span.json", "runs.csv"]
 
 
 def test_a_run_is_what_train_and_score_gives():
@@ -183,3 +184,4 @@ def test_a_tiny_recall_grid_writes_the_format_and_tests_the_best_cell_against_th
     assert window["init"] == min(mine, key=mine.get)
     dm = summary["dm"]
     assert dm["cell"] == "GRU" and dm["window"] == "linear window" and len(dm["p"]) == 1
+    assert (out / "memory_span.png").stat().st_size > 10_000 and not (out / "reach.png").exists()

@@ -215,19 +215,22 @@ def run_main(out, *args, hidden="6"):
     return r, json.loads((out / "metrics.json").read_text())
 
 
-@pytest.mark.parametrize("hidden", ["6", None])
-def test_choices_never_look_at_the_held_out_rows(tmp_path, capsys, hidden):
+def test_choices_never_look_at_the_held_out_rows(tmp_path, capsys):
+    # the four candidate networks (two sizes, levels or changes) and every model beside
+    # them: what each chose on the validation rows is the same when only the held-out
+    # rows change
     y, x, _, _ = read_csv_column(SUNSPOTS)
     changed = y.copy()
     changed[247:] = changed[247:] * 3 + 50                # only the held-out rows differ
     a = write(tmp_path, "a.csv", y, x)
     b = write(tmp_path, "b.csv", changed, x)
-    ra, ma = run_main(tmp_path / "a", "--csv", a, "--iters", "800", hidden=hidden)
-    rb, mb = run_main(tmp_path / "b", "--csv", b, "--iters", "800", hidden=hidden)
-    assert len(ma["candidates"]) == (2 if hidden else 4)
+    ra, ma = run_main(tmp_path / "a", "--csv", a, "--iters", "400", hidden=None)
+    rb, mb = run_main(tmp_path / "b", "--csv", b, "--iters", "400", hidden=None)
+    assert len(ma["candidates"]) == 4
     for key in ("diff", "best_iteration", "val_rmse", "candidates", "networks",
                 "average_val_rmse", "ar_order", "ar_diff", "ar_val_rmse", "poly_order",
-                "poly_degree", "poly_diff", "poly_val_rmse", "window_model"):
+                "poly_degree", "poly_diff", "poly_val_rmse", "window_model", "esn_diff",
+                "esn_units", "esn_radius", "esn_scale", "esn_ridge", "esn_val_rmse"):
         assert ma[key] == mb[key], key
     assert ma["settings"]["hidden"] == mb["settings"]["hidden"]
     for k in PARAMS:
@@ -342,12 +345,16 @@ def test_summary_says_when_the_linear_model_wins():
              poly_rmse=19.0, poly_order=3, poly_degree=2, poly_diff=True, window_model="linear",
              dm_window_pvalue=0.01, network_better_window_rows=20, poly_forecast_rmse=33.0,
              poly_valid_steps=2, train_std=40.0, test_nrmse=0.5, ar_nrmse=0.45,
-             poly_nrmse=0.475, baseline_nrmse=0.75)
+             poly_nrmse=0.475, baseline_nrmse=0.75, esn_units=200, esn_rmse=17.0,
+             esn_nrmse=0.425, dm_esn_pvalue=0.03)
     text = series.summary(r, 16, 62, chosen=(True, True))
+    assert ("the control, an echo-state network (a fixed random recurrence, its readout "
+            "fitted by least squares; 200 units, chosen on the validation rows): 17 (network "
+            "against it: Diebold-Mariano p = 0.03)") in text
     assert ("network 20, linear AR(9) on the levels 18, degree-2 AR(3) on the changes 19, "
             "'same as last value' 30") in text
     assert ("over the training rows' standard deviation (40): network 0.5, linear 0.45, "
-            "polynomial 0.475, 'same as last value' 0.75") in text
+            "polynomial 0.475, echo-state 0.425, 'same as last value' 0.75") in text
     assert ("the linear model, AR(9) on the levels, is significantly better than the network "
             "one step ahead (Diebold-Mariano p = 0.01; the network's error is the smaller on 20 of the 62 "
             "rows): its RMSE is 10% lower") in text
@@ -620,26 +627,37 @@ def test_ctrl_c_never_leaves_a_forecast_past_the_end_from_a_network_half_trained
     method = CtrlC(at, monkeypatch, after)
     assert series.train_and_test(rnn_cos, args) == 130
     assert method.calls == (2 if not after else 1)
-    assert "forecast.csv and ahead.png are not written" in capsys.readouterr().out
+    # (1, True): the network is saved as it was trained, untested, at once
+    assert ("saved in" if after else "forecast.csv and ahead.png are not written") in \
+        capsys.readouterr().out
     assert sorted(os.listdir(out)) == ["metrics.json", "rnn_cos.npz"]
     with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
-        assert "ahead_forecast" not in f.files and f["loss"].shape == (200,)
+        assert "ahead_forecast" not in f.files
+        assert f["candidate0_loss" if after else "loss"].shape == (200,)
 
 
 @pytest.mark.parametrize("at, after", [(2, False), (1, True)])
 def test_ctrl_c_between_candidates_saves_those_trained_as_interrupted(
         tmp_path, capsys, monkeypatch, at, after):
     # four candidates; Ctrl-C at the start of the second (which trains nothing) or just
-    # after the first: the first alone is kept, and the run says it was stopped
+    # after the first: the first alone is saved at once, untested, with its losses and its
+    # weights (the best of its validation checks, or its last when stopped before them)
     out = tmp_path / "r"
     args = series.parse_args(["--csv", SUNSPOTS, "--iters", "200", "--no-plot", "--quiet",
                               "--out", str(out)])
-    CtrlC(at, monkeypatch, after)
+    method = CtrlC(at, monkeypatch, after)
     assert series.train_and_test(rnn_cos, args) == 130
-    assert "stopped by Ctrl-C" in capsys.readouterr().out
+    assert method.calls == at
+    assert "stopped by Ctrl-C: the 1 network(s) trained so far are saved" in \
+        capsys.readouterr().out
     m = json.loads((out / "metrics.json").read_text())
-    assert m["interrupted"] is True and m["networks"] == 1
-    assert [(c["diff"], c["hidden"]) for c in m["candidates"]] == [(False, 16)]
+    assert m["interrupted"] is True and "test_rmse" not in m
+    assert [(c["diff"], c["hidden"], c["iterations"]) for c in m["candidates"]] == \
+        [(False, 16, 200)]
+    assert (m["candidates"][0]["best_iteration"] is None) == after
+    with np.load(out / "rnn_cos.npz", allow_pickle=False) as f:
+        assert f["candidate0_loss"].shape == (200,) and f["candidate0_Whh"].shape == (16, 16)
+        assert not any(k.startswith("candidate1_") for k in f.files)
     # Ctrl-C before anything was trained: nothing is written
     monkeypatch.undo()
     CtrlC(1, monkeypatch)

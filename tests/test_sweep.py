@@ -107,25 +107,25 @@ def test_unwritable_out(tmp_path):
 
 
 def test_same_numbers_with_one_or_two_workers_resume_and_a_wider_grid(tmp_path):
-    grid = [*TINY, "--vary", "lr=0.01,0.03", "--seeds", "0-1"]
+    grid = [*TINY, "--vary", "lr=0.03", "--seeds", "0-1"]
     one, two = tmp_path / "one", tmp_path / "two"
     p = run(*grid, "--workers", "1", "--out", str(one), plot=True)
     assert p.returncode == 0, p.stderr
     p = run(*grid, "--workers", "2", "--out", str(two))
     assert p.returncode == 0, p.stderr
-    assert len(rows(one)) == 4 and all(r["status"] == "ok" for r in rows(one))
+    assert len(rows(one)) == 2 and all(r["status"] == "ok" for r in rows(one))
     assert by_key(rows(one)) == by_key(rows(two))
     for name in ("summary.md", "sweep.png"):
         assert (one / name).exists()
     # the same command again runs nothing and changes nothing
     before = (one / "runs.csv").read_bytes()
     p = run(*grid, "--workers", "2", "--out", str(one))
-    assert p.returncode == 0 and "4 already in runs.csv; 0 to run" in p.stdout
+    assert p.returncode == 0 and "2 already in runs.csv; 0 to run" in p.stdout
     assert (one / "runs.csv").read_bytes() == before
     # a wider grid runs only what is missing
-    p = run(*TINY, "--vary", "lr=0.01,0.03", "--seeds", "0-2", "--out", str(one))
-    assert p.returncode == 0 and "4 already in runs.csv; 2 to run" in p.stdout
-    assert (one / "runs.csv").read_bytes().startswith(before) and len(rows(one)) == 6
+    p = run(*TINY, "--vary", "lr=0.03", "--seeds", "0-2", "--out", str(one))
+    assert p.returncode == 0 and "2 already in runs.csv; 1 to run" in p.stdout
+    assert (one / "runs.csv").read_bytes().startswith(before) and len(rows(one)) == 3
     assert not [n for n in os.listdir(one) if n.startswith(".run-")]
 
 
@@ -249,7 +249,7 @@ def running_with(text):
 def test_interrupted_sweep_keeps_its_finished_rows(tmp_path):
     sig = signal.SIGINT
     out = tmp_path / "s"
-    args = ["--iters", "1500", "--vary", "hidden=4", "--seeds", "0-7", "--workers", "2",
+    args = ["--iters", "600", "--vary", "hidden=4", "--seeds", "0-4", "--workers", "2",
             "--out", str(out)]
     proc = subprocess.Popen([*command("lab.sweep"), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -264,11 +264,11 @@ def test_interrupted_sweep_keeps_its_finished_rows(tmp_path):
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert running_with(str(out)) == []                  # no run left orphaned
     kept = rows(out)
-    assert 2 <= len(kept) < 8 and all(r["status"] == "ok" for r in kept)
+    assert 2 <= len(kept) < 5 and all(r["status"] == "ok" for r in kept)
     assert not [n for n in os.listdir(out) if n.startswith(".run-")]
     p = run(*args)                                     # and the rest is run later
     assert p.returncode == 0 and f"{len(kept)} already in runs.csv" in p.stdout
-    assert by_key(rows(out)).items() >= by_key(kept).items() and len(rows(out)) == 8
+    assert by_key(rows(out)).items() >= by_key(kept).items() and len(rows(out)) == 5
 
 
 def test_a_sigterm_ends_the_runs_under_way_and_leaves_nothing_behind(tmp_path):
@@ -342,8 +342,7 @@ def test_a_row_made_from_other_data_or_by_other_code_is_run_again(tmp_path):
 
     p = sweep_()
     assert p.returncode == 0, p.stderr
-    p = sweep_()
-    assert "1 already in runs.csv; 0 to run" in p.stdout, p.stdout
+    # (the same command again runs nothing: test_same_numbers_with_one_or_two_workers...)
     # one byte of the CSV changed: the row is stale, and the run is made again
     series.write_text(series.read_text().replace("t,y\n0,0.0000", "t,y\n0,0.0001"))
     p = sweep_()

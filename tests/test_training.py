@@ -91,7 +91,7 @@ def test_short_training_run_lowers_the_loss():
 
 @pytest.mark.parametrize("mode", ["carry", "sequential"])
 def test_carried_state_also_trains(mode):
-    _, losses = short_run(hprev=mode)
+    _, losses = short_run(hprev_mode=mode)
     assert losses[-200:].mean() < 0.1 * losses[:20].mean()
 
 
@@ -190,7 +190,7 @@ def test_annealed_steps_by_hand():
 def test_sequential_mode_learns_below_reset():
     # with the state carried along the series, no window pays for a warm-up from zeros
     _, reset = short_run(iters=4000)
-    _, sequential = short_run(iters=4000, hprev="sequential")
+    _, sequential = short_run(iters=4000, hprev_mode="sequential")
     assert sequential[-1000:].mean() < 0.6 * reset[-1000:].mean(), (
         sequential[-1000:].mean(), reset[-1000:].mean())
 
