@@ -76,6 +76,8 @@ class Config(NamedTuple):
 WINDOWS_LINEAR = ("p5d1", "p10d1", "p20d1", "p50d1", "p100d1", "p150d1", "p200d1")
 WINDOWS_POLY = ("p5d2", "p10d2", "p20d2", "p50d2", "p5d3", "p10d3")
 WINDOWS_RULE = ("p50r", "p100r", "p200r")     # by hand: the last marker in the window
+LONGEST_WINDOW = max(int(w[1:].split("d")[0].rstrip("r"))
+                     for w in WINDOWS_LINEAR + WINDOWS_POLY + WINDOWS_RULE)     # 200
 # each cell's learning rate on these tasks: the lowest mean validation error of
 # python -m lab.memory_span --lrs 0.003,0.01,0.03,0.1 on the echo (docs/cells.md)
 LRS = {"RNN": 0.03, "LSTM": 0.1, "GRU": 0.03}
@@ -224,9 +226,10 @@ def recall_scores(out, data):
     """The recall's scores of outputs `out` (one per step of data's stream): the
     normalised error over every step asked, by bins of the steps since the value
     (BINS), and per marker interval the mean squared error over its steps FAR or more
-    since the value (for the Diebold-Mariano test across intervals). The first FAR
-    steps of the stream, before the longest window is full, are not scored."""
-    asked = np.isfinite(data.targets) & (np.arange(data.num_points) >= FAR)  # every model answers
+    since the value (for the Diebold-Mariano test across intervals). The first
+    LONGEST_WINDOW steps of the stream, before the longest window is full, are not
+    scored: every model is scored on the same steps."""
+    asked = np.isfinite(data.targets) & (np.arange(data.num_points) >= LONGEST_WINDOW)
     err2 = (out - data.targets) ** 2
     var = float(np.var(data.targets[asked]))
     bins = []
@@ -408,7 +411,8 @@ def parse_args(argv=None):
     p.add_argument("--noise", action="store_true",
                    help="the latch's distractors are noise (normal, standard deviation "
                         f"{LatchData.NOISE:g}) instead of zeros")
-    runner.add_grid_options(p, None, None, "folder for memory_span.json, memory_span.png "
+    runner.add_grid_options(p, None, None, "folder for memory_span.json, memory_span.png, "
+                            "reach.png "
                             "and runs.csv (default: results/memory_span, or "
                             "results/latch, results/latch_noise, results/recall)")
     p.add_argument("--no-plot", action="store_true",
@@ -416,8 +420,8 @@ def parse_args(argv=None):
     p.set_defaults(seeds=None)
     for a in p._actions:
         if a.dest == "seeds":
-            a.help = "seeds: a range such as 0-4 and/or a list 0 3 7 (default: echo 0-2, " \
-                     "latch and recall 0-4)"
+            a.help = ("seeds: a range such as 0-4 and/or a list 0 3 7 (default: " +
+                      ", ".join(f"{t} {s}" for t, s in SEEDS.items()) + ")")
         if a.dest == "out":
             a.required = False
     args = p.parse_args(argv)
@@ -652,7 +656,7 @@ def plot(summary, seeds, iters, path):
         for k in range(v.shape[1]):
             ax.plot(d * shift, np.maximum(v[:, k], floor), "o", color=color, alpha=0.5, ms=4)
         chosen = [c["init"]] if len(CONFIGS[task][label].inits) > 1 else []
-        chosen += [] if c["lr"] is None else [f"lr {c['lr']:g}"]
+        chosen += ["no training"] if c["lr"] is None else [f"lr {c['lr']:g}"]
         ax.plot(d * shift, np.maximum(np.nanmedian(v, axis=1), floor), color=color, lw=2,
                 ls="--" if c["lr"] is None else "-", label=f"{label} ({', '.join(chosen)})")
     ax.axhline(1, color="black", ls="--", lw=1, label="1: remembers nothing")
@@ -670,10 +674,12 @@ def plot(summary, seeds, iters, path):
     ax.set_ylim(floor / 2, 3)
     ticks = summary["cells"][labels[0]]["delays"]
     ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.set_xticks([], minor=True)                 # the delays alone, no 3x10^1 between
     ax.set_xlabel({"echo": "delay d: the target is the input d steps back",
                    "latch": "gap T: steps between the fact and the question",
                    "recall": "steps since the value to keep (bins ending at)"}[task])
-    ax.set_ylabel("test MSE / variance of the answers (log scale)")
+    ax.set_ylabel(f"test MSE / variance of the answers (log scale; below {floor:g}: "
+                  f"on the axis)")
     title = {"echo": "The delayed echo: how far back each cell remembers",
              "latch": "The latch: one value at the start, asked for after T steps of "
                       + ("noise" if summary.get("noise") else "zeros"),

@@ -146,6 +146,22 @@ def test_the_window_rule_knows_the_value_while_the_marker_is_in_its_window():
     np.testing.assert_array_equal(out[far], 0.0)           # no marker in the window: 0
 
 
+def test_every_window_model_is_scored_on_the_same_steps():
+    # each window's first p - 1 outputs are NaN (its window is not yet full): the recall is
+    # scored from the longest window's length on, so that no window's score is NaN and
+    # every model is scored on the same steps
+    assert memory_span.LONGEST_WINDOW == max(
+        int(w[1:].split("d")[0].rstrip("r")) for w in memory_span.WINDOWS_LINEAR
+        + memory_span.WINDOWS_POLY + memory_span.WINDOWS_RULE)
+    d = RecallData(3000, 200, seed=3)
+    out = memory_span.window_rule(d, memory_span.LONGEST_WINDOW)
+    total, bins, far = memory_span.recall_scores(out, d)
+    assert np.isfinite(total) and total < 1e-20 and all(b < 1e-20 for b in bins)
+    late = np.nan_to_num(d.targets)
+    late[:memory_span.LONGEST_WINDOW] = np.nan                 # NaN only where not scored
+    assert memory_span.recall_scores(late, d)[0] == 0.0
+
+
 def test_a_readout_alone_solves_the_latch_with_relu_units_and_whh_identity():
     # h_t = relu(Wxh x_t + h_{t-1}): after the fact, zeros keep every unit's value, and
     # a readout by least squares reads it back exactly

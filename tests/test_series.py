@@ -69,10 +69,11 @@ def test_aic_chooses_the_true_order_on_a_long_series(coef, p):
 
 
 def test_on_a_noisy_cosine_aic_runs_to_its_cap():
-    # a sinusoid plus white noise is an ARMA(2, 2) whose moving-average roots lie near
-    # the unit circle: no finite AR is its best predictor, so AIC takes every lag it is
-    # allowed (20 here), and more when allowed more (with a cap of 60, seeds 0-9 give
-    # 25 to 59)
+    # a sinusoid plus white noise is an ARMA(2, 2) whose moving-average roots lie on
+    # the unit circle: (1 - 2 cos(r) B + B^2) y is that same filter applied to the
+    # noise, so the MA roots are the AR roots, e^(+-ir). No finite AR is its best
+    # predictor, so AIC takes every lag it is allowed (20 here), and more when allowed
+    # more (with a cap of 60, seeds 0-9 give 25 to 59)
     from data import CosineData
     data_seed, _ = np.random.SeedSequence(0).spawn(2)
     y = CosineData(1000, 0.0, 0.5 * 999, noise=0.05, seed=data_seed).y_data
