@@ -25,7 +25,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from lab import limits, plumbing  # noqa: E402
+from lab import plumbing  # noqa: E402
 import rnn_cos                         # noqa: E402
 from data import CosineData            # noqa: E402
 

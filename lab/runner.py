@@ -62,12 +62,23 @@ def module_path(name):
     return None
 
 
+IMPORTS = {}   # (path, the source's digest): its project imports, parsed once a process
+
+
 def project_imports(path):
     """The files of this project's modules that the source at path imports, anywhere in
     it (inside functions too): `import rnn_cos`, `from lab import series` and
     `from lab.series import x` each name their module's file."""
     with open(path, "rb") as f:
-        tree = ast.parse(f.read(), path)
+        source = f.read()
+    key = (path, hashlib.sha256(source).digest())
+    if key not in IMPORTS:
+        IMPORTS[key] = parse_imports(source, path)
+    return IMPORTS[key]
+
+
+def parse_imports(source, path):
+    tree = ast.parse(source, path)
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -75,7 +86,7 @@ def project_imports(path):
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module)
             names.update(f"{node.module}.{a.name}" for a in node.names)
-    return {p for p in map(module_path, names) if p}
+    return frozenset(p for p in map(module_path, names) if p)
 
 
 def code_fingerprint(module):

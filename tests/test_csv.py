@@ -2,15 +2,12 @@
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-import rnn_cos
 from lab import series
-from conftest import ROOT, command, in_process
+from conftest import ROOT, in_process
 from lab.csvfile import read_csv_column
 
 SUNSPOTS = os.path.join(ROOT, "datasets", "sunspots_yearly.csv")

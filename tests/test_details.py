@@ -3,8 +3,6 @@ models whose results are known, numeric edge cases that end in one clear line, a
 warnings from the cells outside training."""
 import json
 import os
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -15,7 +13,7 @@ import gru_cos
 import lstm_cos
 import plot_results
 import rnn_cos
-from conftest import ROOT, command, in_process
+from conftest import ROOT, in_process
 from lab import analysis, linear, series
 from linear_cell import LinearCell, linear_cell
 

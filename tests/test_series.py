@@ -3,8 +3,6 @@ made on the validation rows only, and bad combinations."""
 import csv
 import json
 import os
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -17,7 +15,7 @@ import lstm_cos
 import rnn_cos
 from lab import series
 from lab.series import Member
-from conftest import ROOT, command, in_process
+from conftest import ROOT, in_process
 from linear_cell import LinearCell, linear_cell
 from lab.csvfile import SeriesData, read_csv_column
 from test_training import StopAfter
@@ -225,8 +223,8 @@ def test_choices_never_look_at_the_held_out_rows(tmp_path, capsys):
     changed[247:] = changed[247:] * 3 + 50                # only the held-out rows differ
     a = write(tmp_path, "a.csv", y, x)
     b = write(tmp_path, "b.csv", changed, x)
-    ra, ma = run_main(tmp_path / "a", "--csv", a, "--iters", "400", hidden=None)
-    rb, mb = run_main(tmp_path / "b", "--csv", b, "--iters", "400", hidden=None)
+    ra, ma = run_main(tmp_path / "a", "--csv", a, "--iters", "150", hidden=None)
+    rb, mb = run_main(tmp_path / "b", "--csv", b, "--iters", "150", hidden=None)
     assert len(ma["candidates"]) == 4
     for key in ("diff", "best_iteration", "val_rmse", "candidates", "networks",
                 "average_val_rmse", "ar_order", "ar_diff", "ar_val_rmse", "poly_order",
