@@ -18,10 +18,13 @@ latch   one fact, far back (LatchData): a value at the start, a gap of T steps o
         initialisation for gaps up to 200, chosen on the validation sequences).
 recall  keep the value of the last marker (RecallData): a stream of small noise in
         which, at random times, a marker out of the noise's range carries a value to
-        keep; the target at every step is the value kept last. The gaps between markers (up to --delays, 200 by
-        default) are longer than any window of 50 inputs, so a window model, linear or
-        polynomial, fed the same stream, cannot know the value when the marker is out
-        of its window; a recurrent network can. Scored by the steps since the value.
+        keep; the target at every step is the value kept last. The gaps between
+        markers run up to --delays (200 by default). Beside the cells, window models fed
+        the same stream: linear and polynomial ones of 5 to 200 inputs fitted by least
+        squares, and the window rule (the last marker's value among the last P inputs,
+        written by hand, nothing fitted), exact when P reaches the longest gap. A
+        recurrent network keeps the value in a state of fixed size whatever the gap.
+        Scored by the steps since the value.
 
 Each cell trains with rnn_cos.py's loop (through the lab's hook, lab/plumbing.py) (Adagrad, its learning rate annealed over the
 last 10%), on windows from h = 0 (echo: d + 60 steps; latch: one sequence of T + 1) or,
@@ -634,7 +637,8 @@ def table(summary, seeds):
     if dm:
         lines.append(f"{dm['cell']} against the {dm['window']}, {FAR} or more steps since the "
                      f"value, Diebold-Mariano over the marker intervals, by seed: "
-                     + ", ".join(linear.p_text(p) for p in dm["p"]))
+                     + ", ".join(f"{linear.p_text(p)} ({'the window' if t > 0 else 'the cell'}"
+                                 " better)" for p, t in zip(dm["p"], dm["stat"])))
     return "\n".join(lines)
 
 
@@ -665,10 +669,9 @@ def plot(summary, seeds, iters, path):
         H = CELLS["GRU"].hidden
         dd = np.arange(H, 2 * H + 1)
         ax.plot(dd, 1 - H / (dd + 1), color="black", lw=1,
-                label=f"a linear network of {H} units can do no better than 1 - {H}/(d+1)")
+                label=f"bound for a linear {H}-unit network: 1 - {H}/(d+1)")
         ax.axvspan(H, 2 * H + 1, color="0.92", zorder=0,
-                   label=f"beyond a state of {H} numbers (RNN, GRU); the LSTM's (h, C) "
-                         f"holds {2 * H}")
+                   label=f"d + 1 > {H}: past the RNN's and GRU's state")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylim(floor / 2, 3)
@@ -678,15 +681,16 @@ def plot(summary, seeds, iters, path):
     ax.set_xlabel({"echo": "delay d: the target is the input d steps back",
                    "latch": "gap T: steps between the fact and the question",
                    "recall": "steps since the value to keep (bins ending at)"}[task])
-    ax.set_ylabel(f"test MSE / variance of the answers (log scale; below {floor:g}: "
-                  f"on the axis)")
+    ax.set_ylabel("test MSE / variance of the answers (log scale)")
     title = {"echo": "The delayed echo: how far back each cell remembers",
              "latch": "The latch: one value at the start, asked for after T steps of "
                       + ("noise" if summary.get("noise") else "zeros"),
              "recall": "The recall: the value of the last marker, in a stream of noise"}[task]
     ax.set_title(f"{title}\n({iters:,} iterations, {len(seeds)} seeds, a dot per seed; "
-                 f"scored on a test series never trained on)", fontsize="medium")
-    fig.legend(loc="outside lower center", ncol=3, fontsize="x-small")  # below: no data hidden
+                 f"scored on a test series never trained on;\na value below {floor:g} is "
+                 f"drawn on the axis)", fontsize="medium")
+    fig.legend(loc="outside lower center", ncol=2 if len(labels) > 6 else 3,
+               fontsize="x-small")                              # below: no data hidden
     ax.grid(True, which="major", alpha=0.3)
     plumbing.write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=100))
 

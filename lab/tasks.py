@@ -86,14 +86,15 @@ class LatchData:
 
 
 class RecallData:
-    """Keep the value of the last marker: a task only a recurrence can do. The input is
+    """Keep the value of the last marker, for up to `longest` steps. The input is
     a stream of noise, uniform on [-1/4, 1/4]; at random times comes a marker, an input out
     of the noise's range that carries a value v: MARKER + v, v uniform on [-1/2, 1/2]
     (so the marker lies in [1.5, 2.5]). From the marker until the next one, the target
     at every step is the value v kept last. The gaps between markers are uniform on
     longest // 4 + 1 .. longest steps: with a longest gap of 200, always more than 50,
     so a window of the last 50 inputs or fewer holds no marker most of the time, and
-    whatever its model, it cannot know the value then.
+    whatever its model, it cannot know the value then; a window of `longest` inputs
+    always holds the last marker, and a rule that finds it answers exactly.
 
     y_data (num_points,) is the input stream, targets the target stream (NaN before
     the first marker: nothing is asked), since the steps since the last marker (-1

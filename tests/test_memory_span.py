@@ -3,15 +3,13 @@ score against models whose answers are known, and the script's grid, choice and 
 import csv
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from lab import memory_span
 import rnn_cos
-from conftest import ROOT, command, in_process
+from conftest import in_process
 from lab.tasks import EchoData
 
 
@@ -184,4 +182,11 @@ def test_a_tiny_recall_grid_writes_the_format_and_tests_the_best_cell_against_th
     assert window["init"] == min(mine, key=mine.get)
     dm = summary["dm"]
     assert dm["cell"] == "GRU" and dm["window"] == "linear window" and len(dm["p"]) == 1
+    # the log names the better one: the smaller mean squared error over the intervals
+    gru = summary["cells"]["GRU"]
+    far = {r["label"]: np.mean(json.loads(r["test_far"])) for r in rows
+           if (r["label"], r["init"]) in (("GRU", gru["init"]), ("linear window", window["init"]))
+           and (r["label"] == "linear window" or float(r["lr"]) == gru["lr"])}
+    better = "the window" if far["linear window"] < far["GRU"] else "the cell"
+    assert f"({better} better)" in p.stdout
     assert (out / "memory_span.png").stat().st_size > 10_000 and not (out / "reach.png").exists()
