@@ -274,7 +274,8 @@ def main(argv=None):
         except RuntimeError as e:
             return plumbing.fail(PROG, f"{e}; no summary was written", 1)
         except KeyboardInterrupt:
-            return plumbing.fail(PROG, "interrupted; no summary was written", 130)
+            return plumbing.fail(PROG, "interrupted; no summary was written",
+                                 plumbing.stop_status())
         runs = {(m, s): load_run(args, m, s) for m in MODELS for s in args.seeds}
         summary = summarise(args, runs)
         import matplotlib

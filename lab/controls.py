@@ -19,6 +19,7 @@ choose nothing on the held-out rows, and are scored there as the network is.
 """
 import numpy as np
 
+import rnn_cos
 from lab.poly import lagged
 
 CHECKS = 100         # the feed-forward network's weights are checked on validation this often
@@ -64,26 +65,35 @@ def ff_lossFun(params, X, targets):
         W1=dh.T @ X, b1=dh.sum(axis=0), w2=h.T @ dy, b2=np.array([dy.sum()]))
 
 
+class Batches:
+    """Random batches of the rows (X, targets), handed to rnn_cos.train as its data
+    classes hand out windows: next_batch(n), n rows drawn with replacement."""
+
+    def __init__(self, X, targets, rng):
+        self.X, self.targets, self.rng = X, targets, rng
+
+    def next_batch(self, n):
+        pick = self.rng.integers(0, len(self.X), n)
+        return self.X[pick], self.targets[pick]
+
+
 def ff_train(X, targets, val_X, val_score, H, iters, batch, lr, anneal, clip, rng):
-    """Adagrad on random batches of (X, targets), rnn_cos.train's update, the rate
-    annealed as its is; the weights of the best of CHECKS checks of val_score(weights)
-    kept. Returns (the kept weights, their validation score)."""
+    """The network's own loop (rnn_cos.train: Adagrad, clipping, the rate annealed) on
+    random batches of (X, targets); its hook keeps the weights of the best of CHECKS
+    checks of val_score(weights). Returns (the kept weights, their validation score)."""
     params = ff_init(X.shape[1], H, rng)
-    mem = {k: np.zeros_like(v) for k, v in params.items()}
-    calm, every = max(1, round(anneal * iters)), max(1, iters // CHECKS)
-    best = (val_score(params, val_X), {k: v.copy() for k, v in params.items()})
-    for n in range(iters):
-        pick = rng.integers(0, len(X), batch)
-        _, grads = ff_lossFun(params, X[pick], targets[pick])
-        step = lr * min(1.0, (iters - n) / calm) if anneal else lr
-        for k in params:                                     # as rnn_cos.train's
-            g = np.clip(grads[k], -clip, clip)
-            mem[k] += g * g
-            params[k] += -step * g / np.sqrt(mem[k] + 1e-8)
+    every = max(1, iters // CHECKS)
+    best = [val_score(params, val_X), {k: v.copy() for k, v in params.items()}]
+
+    def check(n, loss, params):
         if (n + 1) % every == 0 or n + 1 == iters:
             score = val_score(params, val_X)
             if score < best[0]:
-                best = (score, {k: v.copy() for k, v in params.items()})
+                best[:] = score, {k: v.copy() for k, v in params.items()}
+
+    rnn_cos.train(lambda p, inputs, targets, h: (*ff_lossFun(p, inputs, targets), h),
+                  params, Batches(X, targets, rng), None, iters, batch, lr, "reset",
+                  anneal, clip, on_step=check)
     return best[1], best[0]
 
 

@@ -59,7 +59,9 @@ LEARNING_FRAME_MS = 900    # how long each snapshot stays on screen in learning.
 # fixed margins: a layout engine would cost more time than drawing the figure
 MARGINS = dict(left=0.1, right=0.98, bottom=0.12, top=0.92)
 LINES = ("test_x", "test_inputs", "test_targets", "test_predictions", "forecast_x",
-         "forecast_seed", "forecast_true", "forecast", "loss")   # 1-d; the first 3, 4-6 finite
+         "forecast_seed", "forecast_true", "forecast", "loss")        # 1-d arrays
+FINITE = ("test_x", "test_inputs", "test_targets", "forecast_x", "forecast_seed",
+          "forecast_true")                                # data, never NaN (a forecast may be)
 TEXT = ("model", "hprev", "series", "x_label", "y_label", "csv", "column",
         "data_fingerprint", "window_model")                        # every other array holds numbers
 LEARNING_KEYS = ("snap_iters", "snap_forecast", "snap_loss", "snap_forecast_rmse")
@@ -132,7 +134,7 @@ def load_results(path):
     if not np.any(np.isfinite(r["loss"])):
         raise BadResults(f"{path}: the loss history holds no finite value")
     odd = next((k for k in REQUIRED[1:] if k not in TEXT and r[k].ndim != (k in LINES) or
-                k in LINES[:3] + LINES[4:7] and not np.all(np.isfinite(r[k]))), None)
+                k in FINITE and not np.all(np.isfinite(r[k]))), None)
     if odd or "memory_loop" in r and r["memory_loop"].shape[1:] != (2,):
         raise BadResults(f"{path}: {odd or 'memory_loop'!r} is not what a run writes there")
     n = len(r["test_inputs"])

@@ -579,7 +579,7 @@ def choose(rows, args):
     if args.task != "recall":
         summary["reach_k"] = list(REACH)
     if args.task == "echo":
-        summary["beyond_capacity"] = beyond_capacity(args.delays)
+        summary["beyond_capacity"] = beyond_capacity(args.delays, CELLS["GRU"].hidden)
     if args.task == "recall":
         summary["dm"] = recall_test(cells, args)
         for e in cells.values():                     # the format: the scores alone
@@ -612,7 +612,7 @@ def recall_test(cells, args):
     return out
 
 
-def beyond_capacity(delays, H=32):
+def beyond_capacity(delays, H):
     """The echo's delays past what a state of H numbers can hold, {d: the bound}: to
     answer, a state must hold the last d + 1 inputs, which are independent; beyond
     d + 1 = H no linear network of H units does better than 1 - H / (d + 1) (tested in
@@ -766,14 +766,16 @@ def main(argv=None):
             + f"), {args.iters:,} iterations each; {len(have)} already in {grid.path}"
             f"{runner.stale_note(stale)}; {len(todo)} to run on "
             f"{min(args.workers, max(len(todo), 1))} workers", flush=True)
-        for d, bound in (beyond_capacity(args.delays) if args.task == "echo" else {}).items():
-            print(f"delay {d}: beyond a state of 32 numbers (the plain RNN's and the GRU's; the "
-                  f"LSTM's (h, C) holds 64): no linear network of 32 units does better than "
-                  f"1 - 32/{int(d) + 1} = {bound:.3f}", flush=True)
+        H = CELLS["GRU"].hidden
+        for d, bound in (beyond_capacity(args.delays, H) if args.task == "echo" else {}).items():
+            print(f"delay {d}: beyond a state of {H} numbers (the plain RNN's and the GRU's; "
+                  f"the LSTM's (h, C) holds {2 * H}): no linear network of {H} units does "
+                  f"better than 1 - {H}/{int(d) + 1} = {bound:.3f}", flush=True)
         try:
             failed = grid.run(todo, work, args.workers, say)
         except KeyboardInterrupt:
-            return plumbing.fail(PROG, f"interrupted; the finished runs are in {grid.path}", 130)
+            return plumbing.fail(PROG, f"interrupted; the finished runs are in {grid.path}",
+                                 plumbing.stop_status())
         if failed:
             return plumbing.fail(PROG, f"{len(failed)} of {len(jobs)} runs failed (the first: "
                                        f"{failed[0][1]}); nothing was summarised", 1)

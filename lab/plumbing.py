@@ -298,22 +298,19 @@ class Run:
         return f"{why}; the trained weights are lost"
 
     def save(self, params, losses, results, settings, snapshots, loss_note, iterations=None,
-             more_metrics=None, stopped=False):
+             more_metrics=None):
         """Write <NAME>.npz (the weights, the loss of every iteration, the results, the
         settings and the snapshots {iteration: weights}, as snap_iters (K,) and
         snap_<name> (K, *shape)) and metrics.json (the numbers); returns the npz's path.
         iterations: how many were trained in all (by default len(losses)), for the speed;
-        more_metrics: more entries for metrics.json only; stopped: Ctrl-C came during
-        another training of the run (another candidate's), even if these losses are whole."""
+        more_metrics: more entries for metrics.json only."""
         a, done = self.args, len(losses)
         if done == 0:
             raise NothingTrained
-        self.interrupted = stopped or done < a.iters
+        self.interrupted = done < a.iters
         if self.interrupted:
-            where = (f"after {done:,} of {a.iters:,} iterations" if done < a.iters
-                     else "before every network was trained")
-            print(f"stopped by {self.stop.by or 'Ctrl-C'} {where}; saving what was trained "
-                  f"so far")
+            print(f"stopped by {self.stop.by or 'Ctrl-C'} after {done:,} of {a.iters:,} "
+                  f"iterations; saving what was trained so far")
             self.status = 143 if self.stop.by == "SIGTERM" else 130
         self.saving = True
         self.done, self.loss_note = iterations or done, loss_note
@@ -564,6 +561,12 @@ def claimed(out, prog):
 
 
 STOPPED = {}      # the signal that stopped a command: {"by": "SIGTERM", "status": 143}
+
+
+def stop_status():
+    """The exit status of a command that a signal stopped: 143 after a SIGTERM, 130
+    after a Ctrl-C."""
+    return STOPPED.get("status", 130)
 
 
 def command(main, prog):

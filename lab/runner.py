@@ -311,6 +311,7 @@ class Grid:
         tty = sys.stdout.isatty()
         pool = ThreadPoolExecutor(max_workers=max(1, workers))
         # a SIGTERM stops the grid as Ctrl-C does: its runs are ended and waited for
+        plumbing.STOPPED.clear()
         old_term = signal.signal(signal.SIGTERM, interrupt)
 
         def one(job):
@@ -351,7 +352,8 @@ class Grid:
 
 
 def interrupt(signum, frame):
-    """A signal handler: stop as Ctrl-C does."""
+    """A signal handler: stop as Ctrl-C does (plumbing.stop_status() says which)."""
+    plumbing.STOPPED.update(by=signal.Signals(signum).name, status=128 + signum)
     raise KeyboardInterrupt
 
 

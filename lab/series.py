@@ -317,18 +317,16 @@ def train_and_test(model, args):
                 break
         # after a Ctrl-C (or SIGTERM) during the trainings, or one from here on (it stops
         # at once), what was trained is saved at once, untested
-        stopped = run.stop.requested
         run.stop.hard = True
         tried = [c for c in tried if len(c["losses"])]
         if not tried:
             raise plumbing.NothingTrained
-        if stopped:
+        if run.stop.requested:
             return save_stopped(run, args, tried, prepared)
         try:                  # a Ctrl-C from here on: the networks saved at once, untested
             table = [dict(diff=c["diff"], hidden=c["hidden"], val_rmse=c["val_rmse"],
                           best_iteration=c["best"]) for c in tried]
-            t, chosen, average_val = choose(model, tried, prepared, y, val_rows,
-                                            complete=not stopped)
+            t, chosen, average_val = choose(model, tried, prepared, y, val_rows)
             members = [as_member(c, prepared, c["best"]) for c in chosen]
             d, params = t["diff"], t["kept"][t["best"]]
             results = evaluate(model, members, y, x, n_fit, n_train, args.seed)
@@ -357,10 +355,9 @@ def train_and_test(model, args):
             results.update(coverage_80=float(np.mean((held >= lower) & (held <= upper))),
                            coverage_rows=covered, test_lower=np.r_[lower, pad],
                            test_upper=np.r_[upper, pad], **coverage_arrays("horizon_coverage", by_h))
-            # the network again, on every row, for the future (not after a Ctrl-C: a
-            # forecast from a network trained part of the way would pass for the real one)
+            # the network again, on every row, for the future
             future = None
-            if args.ahead and not run.stop.requested:
+            if args.ahead:
                 run.stop.hard = False                 # its training stops as the others do
                 future = ahead(model, args, y, x, about_x, chosen, init_seed, data_seed, run,
                                n_train, pool, unseen_errors(model, members, y, np.arange(n_fit, n)))
@@ -388,7 +385,7 @@ def train_and_test(model, args):
             saved = {k: w for k, w in t["kept"].items() if k in snapshots or k == t["best"]}
             npz = run.save(params, t["losses"], results, settings, saved,
                            loss_note="normalised units",
-                           iterations=sum(len(c["losses"]) for c in tried), stopped=stopped,
+                           iterations=sum(len(c["losses"]) for c in tried),
                            more_metrics=dict(
                                candidates=table, horizon_rmse=dict(
                                    horizons=results["horizon"].tolist(),
@@ -481,15 +478,15 @@ def as_member(c, prepared, k):
     return Member(c["kept"][k], c["diff"], *prepared[c["diff"]][1:])
 
 
-def choose(model, tried, prepared, y, val_rows, complete):
+def choose(model, tried, prepared, y, val_rows):
     """The candidate with the best one-step RMSE on the validation rows; then, when
-    there are several and every one was trained whole (complete) and scored, the
+    there are several and every one was scored, the
     average of all their predictions, kept instead if it is lower there still. Returns
     (the best candidate, the candidates kept: it alone or all of them, the average's
     validation RMSE: NaN if not tried)."""
     t = min(tried, key=lambda c: (np.nan_to_num(c["val_rmse"], nan=np.inf),
                                   c["diff"], c["hidden"]))
-    if len(tried) < 2 or not complete or not all(np.isfinite(c["val_rmse"]) for c in tried):
+    if len(tried) < 2 or not all(np.isfinite(c["val_rmse"]) for c in tried):
         return t, [t], float("nan")
     every = [as_member(c, prepared, c["best"]) for c in tried]
     average_val = rmse(one_step(model, every, y)[val_rows], y[val_rows])

@@ -527,7 +527,7 @@ def main(argv=None):
         except KeyboardInterrupt:
             n = len(runs.finished(args.runs))
             return plumbing.fail(PROG, f"interrupted; the {n} finished runs of this grid "
-                                             f"are in {runs.path}", 130)
+                                             f"are in {runs.path}", plumbing.stop_status())
         rows = runs.finished(args.runs)
         varied = list(args.vary)
         command = "python -m lab.sweep " + " ".join(argv if argv is not None else sys.argv[1:])

@@ -189,5 +189,5 @@ def test_the_initialisations_by_their_definition():
 
 def test_a_delay_past_a_states_capacity_is_named_with_its_bound():
     # a delay of d needs the last d + 1 inputs: 31 fits in 32 numbers, 32 does not
-    assert memory_span.beyond_capacity([1, 30, 31, 32, 40]) == {"32": 1 - 32 / 33,
-                                                                 "40": 1 - 32 / 41}
+    assert memory_span.beyond_capacity([1, 30, 31, 32, 40], 32) == {"32": 1 - 32 / 33,
+                                                                     "40": 1 - 32 / 41}

@@ -284,7 +284,7 @@ def test_a_sigterm_ends_the_runs_under_way_and_leaves_nothing_behind(tmp_path):
     time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
+    assert proc.returncode == 143 and "interrupted" in stderr and "Traceback" not in stderr
     assert running_with(str(out)) == []
     assert not [n for n in os.listdir(out) if n.startswith(".run-")]
 
